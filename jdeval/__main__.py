@@ -1,0 +1,3 @@
+from jdeval.cli import main
+
+raise SystemExit(main())
