@@ -1,0 +1,37 @@
+"""Data layer: the input contract, loading with clear errors, the synthetic dataset.
+
+Public API (see ARCHITECTURE.md)::
+
+    load(path) -> Dataset                 raises DataError listing every error
+    validate(path) -> ValidationReport    never raises for bad data
+    synthesize(out=None, *, seed=2024, firms=1200) -> Dataset
+    default_data_dir(), ensure_default_data()
+    get_contract()                        the machine-readable contract
+"""
+
+from __future__ import annotations
+
+from jdeval.data.contract import TABLE_ORDER, get_contract
+from jdeval.data.dataset import Dataset
+from jdeval.data.loading import (
+    ValidationReport,
+    dataset_from_frames,
+    default_data_dir,
+    ensure_default_data,
+    load,
+    validate,
+)
+from jdeval.data.synth import synthesize
+
+__all__ = [
+    "Dataset",
+    "TABLE_ORDER",
+    "ValidationReport",
+    "dataset_from_frames",
+    "default_data_dir",
+    "ensure_default_data",
+    "get_contract",
+    "load",
+    "synthesize",
+    "validate",
+]

@@ -1,0 +1,370 @@
+"""``load`` and ``validate``: from files to a typed :class:`Dataset`, with every problem.
+
+``validate(path)`` never raises for bad data: it returns a :class:`ValidationReport`
+listing errors, findings and warnings.  ``load(path)`` returns the ``Dataset`` or
+raises one :class:`~jdeval.errors.DataError` listing all errors at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from jdeval.data.contract import TABLE_ORDER, Contract, get_contract
+from jdeval.data.dataset import Dataset
+from jdeval.data.parsing import parse_column
+from jdeval.data.reading import RawTable, discover, read_table_file
+from jdeval.data.rules import (
+    Checker,
+    check_awards,
+    check_columns,
+    check_foreign_keys,
+    check_other,
+    check_primary_key,
+)
+from jdeval.errors import DataError, Problem, ProblemList
+
+__all__ = [
+    "load",
+    "validate",
+    "ValidationReport",
+    "dataset_from_frames",
+    "default_data_dir",
+    "ensure_default_data",
+]
+
+_PARSE_MSG = {
+    "type_number": ("应为数值（万元等）", "must be a number"),
+    "type_integer": ("应为整数", "must be an integer"),
+    "type_date": ("无法识别的日期（可用 2024-03-05、2024/3/5、2024年3月5日）",
+                  "unrecognised date (use 2024-03-05, 2024/3/5 or 2024年3月5日)"),
+    "type_bool": ("应为 是/否（true/false、1/0）", "must be yes/no (true/false, 1/0, 是/否)"),
+    "enum": ("不是允许的取值", "is not an allowed value"),
+    "type_text": ("无法识别", "unreadable"),
+}
+
+
+@dataclass
+class ValidationReport:
+    """Outcome of :func:`validate`.
+
+    Attributes
+    ----------
+    source
+        Path that was checked.
+    problems
+        Every error, finding and warning, located.
+    rows
+        Table → number of data rows read.
+    dataset
+        The typed :class:`Dataset` when there are no errors, else ``None``.
+    """
+
+    source: Path | None
+    problems: list[Problem] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    dataset: Dataset | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def findings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "finding"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when the data is usable (no errors)."""
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "source": str(self.source) if self.source else None,
+            "ok": self.ok,
+            "tables": self.rows,
+            "n_errors": len(self.errors),
+            "n_findings": len(self.findings),
+            "n_warnings": len(self.warnings),
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+    def render(self, fmt: Literal["text", "json"] = "text", *, max_findings: int = 20) -> str:
+        """Human summary (Chinese first) or JSON."""
+        if fmt == "json":
+            return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        head = "数据可用 / data usable" if self.ok else "数据不可用 / data NOT usable"
+        lines = [f"{head}: {self.source}"]
+        lines.append("表 table            行数 rows")
+        for t, n in self.rows.items():
+            lines.append(f"  {t:<18}{n:>8}")
+        lines.append(
+            f"错误 errors: {len(self.errors)}  发现 findings: {len(self.findings)}  "
+            f"提示 warnings: {len(self.warnings)}"
+        )
+        for p in self.errors:
+            lines.append(f"  - {p}")
+        for p in self.warnings:
+            lines.append(f"  - {p}")
+        for p in self.findings[:max_findings]:
+            lines.append(f"  - {p}")
+        if len(self.findings) > max_findings:
+            lines.append(
+                f"  … 另有 {len(self.findings) - max_findings} 条发现 / "
+                f"{len(self.findings) - max_findings} more findings (--format json lists all)"
+            )
+        return "\n".join(lines)
+
+
+def _where(raw: RawTable | None, name: str) -> str:
+    return raw.where if raw is not None else f"{name}"
+
+
+def _typed_tables(
+    raw: dict[str, RawTable | None],
+    contract: Contract,
+    problems: ProblemList,
+    files: dict[str, str],
+) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray], set[str], Checker]:
+    ck = Checker(files)
+    tables: dict[str, pd.DataFrame] = {}
+    rows: dict[str, np.ndarray] = {}
+    present: set[str] = set()
+    for name in TABLE_ORDER:
+        t = contract[name]
+        rt = raw.get(name)
+        if rt is None:
+            if name not in raw:  # absent (not: present but unreadable)
+                if t.required:
+                    problems.error(
+                        "missing_table",
+                        f"缺少必需的数据表 {name}（{t.zh}）",
+                        f"Required table {name} ({t.en}) is missing",
+                        table=name,
+                    )
+                else:
+                    problems.warning(
+                        "missing_table",
+                        f"未提供数据表 {name}（{t.zh}），按空表处理",
+                        f"Table {name} ({t.en}) not provided; treated as empty",
+                        table=name,
+                    )
+            tables[name] = t.empty_frame()
+            rows[name] = np.zeros(0, dtype=int)
+            continue
+        present.add(name)
+        for u in rt.unknown_columns:
+            problems.warning(
+                "extra_column",
+                f"未知列“{u}”已忽略",
+                f"Unknown column '{u}' ignored",
+                file=files[name],
+                table=name,
+                column=u,
+            )
+        df = rt.frame
+        out: dict[str, pd.Series] = {}
+        missing_cols = []
+        for col in t.columns.values():
+            if col.name not in df.columns:
+                out[col.name] = pd.Series(pd.NA, index=df.index).astype(col.dtype)
+                if not col.optional:
+                    missing_cols.append(col.name)
+                    problems.error(
+                        "missing_column",
+                        f"缺少列 {col.name}（{col.zh}）",
+                        f"Missing column {col.name} ({col.en})",
+                        file=files[name],
+                        table=name,
+                        column=col.name,
+                    )
+                continue
+            values, bad, code = parse_column(df[col.name], col)
+            if bad.any():
+                zh, en = _PARSE_MSG[code]
+                raw_vals = df[col.name][bad.to_numpy()].tolist()
+                ck.many(
+                    "error",
+                    code,
+                    f"{col.zh}{zh}",
+                    f"{col.name} {en}",
+                    table=name,
+                    rows=rt.rows[bad.to_numpy()],
+                    column=col.name,
+                    values=raw_vals,
+                )
+            out[col.name] = values.astype(col.dtype) if str(values.dtype) != col.dtype else values
+        typed = pd.DataFrame(out)
+        tables[name] = typed
+        rows[name] = np.asarray(rt.rows)
+        _check_present_columns(ck, contract, name, typed, rows[name], missing_cols)
+        if not set(t.primary_key) & set(missing_cols):
+            check_primary_key(ck, contract, name, typed, rows[name])
+    return tables, rows, present, ck
+
+
+def _check_present_columns(ck, contract, name, typed, rows, missing_cols):
+    """Column rules, skipping columns absent from the file (already reported)."""
+    if not missing_cols:
+        check_columns(ck, contract, name, typed, rows)
+        return
+    t = contract[name]
+    sub_table = replace(t, columns={c: v for c, v in t.columns.items() if c not in missing_cols})
+    sub_contract = replace(contract, tables={**contract.tables, name: sub_table})
+    check_columns(ck, sub_contract, name, typed, rows)
+
+
+def _finish(
+    source: Path | None,
+    raw: dict[str, RawTable | None],
+    problems: ProblemList,
+    files: dict[str, Path],
+    truth: dict[str, Any] | None,
+) -> ValidationReport:
+    contract = get_contract()
+    file_names = {k: _where(v, k) for k, v in raw.items()}
+    tables, rows, present, ck = _typed_tables(raw, contract, problems, file_names)
+    structural = bool(problems.errors)
+    if not structural or all(
+        p.code not in ("missing_column", "missing_table") for p in problems.errors
+    ):
+        check_foreign_keys(ck, contract, tables, rows, present)
+        if "awards" in present:
+            check_awards(ck, contract, tables, rows, present)
+        check_other(ck, contract, tables, rows, present)
+    all_problems = problems.items + ck.finish()
+    order = {"error": 0, "warning": 1, "finding": 2}
+    all_problems.sort(key=lambda p: order[p.severity])
+    report = ValidationReport(
+        source=source,
+        problems=all_problems,
+        rows={k: int(len(v)) for k, v in tables.items()},
+    )
+    if report.ok:
+        report.dataset = Dataset(
+            tables=tables,
+            findings=report.findings,
+            warnings=report.warnings,
+            source=source,
+            files=files,
+            truth=truth,
+        )
+    return report
+
+
+def validate(path: str | Path) -> ValidationReport:
+    """Check a data folder or workbook; never raises for bad data.
+
+    Parameters
+    ----------
+    path
+        Folder with ``<table>.csv|xlsx|parquet`` files, or one ``.xlsx`` workbook
+        with a sheet per table.
+
+    Returns
+    -------
+    ValidationReport
+    """
+    path = Path(path)
+    contract = get_contract()
+    problems = ProblemList()
+    entries = discover(path, contract, problems)
+    raw: dict[str, RawTable | None] = {}
+    files: dict[str, Path] = {}
+    for name, file, sheet in entries:
+        try:
+            raw[name] = read_table_file(name, file, sheet, contract, problems)
+        except (OSError, ValueError) as exc:
+            problems.error(
+                "unreadable_file",
+                f"无法读取文件：{exc}",
+                f"Cannot read the file: {exc}",
+                file=file.name,
+                table=name,
+            )
+            raw[name] = None
+        files[name] = file
+    truth = None
+    tj = (path if path.is_dir() else path.parent) / "truth.json"
+    if tj.is_file():
+        try:
+            truth = json.loads(tj.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            problems.warning("truth_unreadable", "truth.json 无法读取", "truth.json unreadable",
+                             file="truth.json")
+    return _finish(path, raw, problems, files, truth)
+
+
+def load(path: str | Path) -> Dataset:
+    """Load a data folder or workbook into a typed :class:`Dataset`.
+
+    Raises
+    ------
+    DataError
+        Listing every error (with file, table, row, column, value) when the data
+        cannot be used.  Findings never block loading.
+    """
+    report = validate(path)
+    if not report.ok:
+        n = len(report.errors)
+        raise DataError(
+            f"数据有 {n} 处错误，无法使用：{path} / The data has {n} error(s) and cannot be "
+            f"used: {path}",
+            report.errors + report.warnings,
+        )
+    return report.dataset  # type: ignore[return-value]
+
+
+def dataset_from_frames(
+    frames: dict[str, pd.DataFrame],
+    *,
+    source: Path | None = None,
+    truth: dict[str, Any] | None = None,
+) -> Dataset:
+    """Validate in-memory tables (raw cells or typed) into a :class:`Dataset`.
+
+    Row numbers in problems are ``index + 2`` as if the frame were a spreadsheet.
+    """
+    raw: dict[str, RawTable | None] = {}
+    for name, df in frames.items():
+        df = df.reset_index(drop=True)
+        raw[name] = RawTable(name, Path(f"{name}"), None, df, np.arange(2, len(df) + 2))
+    report = _finish(source, raw, ProblemList(), {}, truth)
+    if not report.ok:
+        raise DataError(
+            f"数据有 {len(report.errors)} 处错误 / The data has {len(report.errors)} error(s)",
+            report.errors,
+        )
+    return report.dataset  # type: ignore[return-value]
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def default_data_dir() -> Path:
+    """``$JDEVAL_DATA`` if set, else ``<repo>/data/synthetic``."""
+    env = os.environ.get("JDEVAL_DATA")
+    return Path(env) if env else _repo_root() / "data" / "synthetic"
+
+
+def ensure_default_data() -> Path:
+    """Generate the default synthetic dataset if it is absent; return its folder."""
+    d = default_data_dir()
+    if not (d / "truth.json").is_file():
+        from jdeval.data.synth import generate_tables, write_dataset
+
+        tables, truth = generate_tables()
+        write_dataset(tables, truth, d)
+    return d

@@ -1,0 +1,218 @@
+"""Turning spreadsheet cells into typed columns.
+
+Departments export spreadsheets by hand, so legitimate variants are accepted rather
+than rejected: dates like ``2024年3月5日``, ``2024/3/5``, ``20240305`` and Excel serial
+numbers; full-width digits (``１２３``); thousands separators (``1,234.5``); ``是/否``
+for booleans; Chinese spellings of enum values.  Each parser is vectorised for the
+common case and falls back to a per-value parser only for the cells that need it.
+
+Every parser returns ``(values, bad)`` where ``bad`` is a boolean mask of non-empty
+cells that could not be parsed; the caller turns them into located problems.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from jdeval.data.contract import Column
+
+__all__ = ["parse_column", "is_blank", "BOOL_TRUE", "BOOL_FALSE", "parse_date_value"]
+
+#: Cells treated as empty (besides whitespace).
+MISSING_TOKENS = frozenset(
+    {"", "nan", "none", "null", "na", "n/a", "#n/a", "nat", "-", "—", "--", "／", "/", "无数据"}
+)
+BOOL_TRUE = frozenset({"true", "t", "1", "1.0", "yes", "y", "是", "对", "√", "✓", "有", "已"})
+BOOL_FALSE = frozenset({"false", "f", "0", "0.0", "no", "n", "否", "错", "×", "✗", "无", "未"})
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_DATE_RE = re.compile(r"^(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?$")
+_DATE8_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_SERIAL_RE = re.compile(r"^\d{5}(\.0+)?$")
+_ISO_TIME_RE = r"[ T]00:00:00(\.0+)?$"
+_INT_FLOAT_RE = re.compile(r"^-?\d+\.0+$")
+
+
+def _nfkc(x: str) -> str:
+    return unicodedata.normalize("NFKC", x).strip()
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Cells as stripped strings, with NA for blanks."""
+    if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+        s = s.astype("str")
+    t = s.astype("str").str.strip()
+    blank = t.isna() | t.str.lower().isin(MISSING_TOKENS)
+    return t.mask(blank)
+
+
+def is_blank(s: pd.Series) -> pd.Series:
+    """Mask of empty cells (NA, whitespace or a missing token such as ``-``)."""
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return s.isna()
+    if pd.api.types.is_bool_dtype(s):
+        return s.isna()
+    return _as_text(s).isna()
+
+
+def _numeric(s: pd.Series, *, percent: bool) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_bool_dtype(s):
+        s = s.astype("float64")
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype("float64"), pd.Series(False, index=s.index)
+    t = _as_text(s)
+    out = pd.to_numeric(t, errors="coerce").astype("float64")
+    need = out.isna() & t.notna()
+    if need.any():
+        fixed = {}
+        for v in pd.unique(t[need]):
+            fixed[v] = _clean_number(v, percent=percent)
+        out.loc[need] = t[need].map(fixed).astype("float64")
+    bad = out.isna() & t.notna()
+    return out, bad
+
+
+def _clean_number(v: str, *, percent: bool) -> float:
+    x = _nfkc(v)
+    for ch in (",", "，", " ", "¥", "￥", "'", "_"):
+        x = x.replace(ch, "")
+    if x.endswith("万元"):
+        x = x[:-2]
+    if percent and x.endswith("%"):
+        x = x[:-1]
+    if x.startswith("(") and x.endswith(")"):  # accounting negative
+        x = "-" + x[1:-1]
+    try:
+        return float(x)
+    except ValueError:
+        return np.nan
+
+
+def parse_date_value(v: str) -> pd.Timestamp | None:
+    """Parse one date cell written in any accepted spelling, else ``None``."""
+    x = _nfkc(str(v))
+    x = re.sub(_ISO_TIME_RE, "", x)
+    m = _DATE_RE.match(x) or _DATE8_RE.match(x)
+    try:
+        if m:
+            return pd.Timestamp(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if _SERIAL_RE.match(x):
+            n = int(float(x))
+            if 20000 <= n <= 80000:
+                return pd.Timestamp(_EXCEL_EPOCH + timedelta(days=n))
+    except ValueError:  # e.g. 2024-02-30
+        return None
+    return None
+
+
+def _dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.astype("datetime64[ns]"), pd.Series(False, index=s.index)
+    if pd.api.types.is_numeric_dtype(s):  # Excel serials read as numbers
+        s = s.astype("float64").map(lambda v: "" if pd.isna(v) else str(v))
+    t = _as_text(s)
+    t2 = t.str.replace(_ISO_TIME_RE, "", regex=True)
+    out = pd.to_datetime(t2, format="%Y-%m-%d", errors="coerce")
+    out = out.astype("datetime64[ns]")
+    need = out.isna() & t.notna()
+    if need.any():
+        fixed = {v: parse_date_value(v) for v in pd.unique(t[need])}
+        vals = t[need].map(fixed)
+        out.loc[need] = pd.to_datetime(vals, errors="coerce").astype("datetime64[ns]")
+    bad = out.isna() & t.notna()
+    return out, bad
+
+
+def _bools(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("boolean"), pd.Series(False, index=s.index)
+    t = _as_text(s)
+    low = t.str.lower()
+    mapped = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    mapped[low.isin(BOOL_TRUE).fillna(False).astype(bool)] = True
+    mapped[low.isin(BOOL_FALSE).fillna(False).astype(bool)] = False
+    need = mapped.isna() & t.notna()
+    if need.any():  # full-width or odd spellings
+        norm = t[need].map(lambda v: _nfkc(v).lower())
+        mapped.loc[need & norm.reindex(s.index).isin(BOOL_TRUE).fillna(False)] = True
+        mapped.loc[need & norm.reindex(s.index).isin(BOOL_FALSE).fillna(False)] = False
+    bad = mapped.isna() & t.notna()
+    return mapped, bad
+
+
+def _ids(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_float_dtype(s):  # e.g. industry_div read as 36.0
+        s = s.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
+    t = _as_text(s)
+    ascii_ok = t.str.isascii().fillna(True)
+    if not ascii_ok.all():
+        t = t.where(ascii_ok, t.map(lambda v: v if pd.isna(v) else _nfkc(v)))
+    is_intfloat = t.str.match(_INT_FLOAT_RE).fillna(False).astype(bool)
+    if is_intfloat.any():
+        t = t.where(~is_intfloat, t.str.replace(r"\.0+$", "", regex=True))
+    return t.astype("str"), pd.Series(False, index=s.index)
+
+
+def _enum(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
+    t, _ = _ids(s) if not pd.api.types.is_string_dtype(s) else (_as_text(s), None)
+    allowed = {v: v for v in col.values or ()}
+    lookup = {_nfkc(k).lower(): v for k, v in allowed.items()}
+    lookup.update({_nfkc(k).lower(): v for k, v in col.value_aliases.items()})
+    uniq = pd.unique(t.dropna())
+    mapping = {}
+    for v in uniq:
+        if v in allowed:
+            mapping[v] = v
+        else:
+            mapping[v] = lookup.get(_nfkc(v).lower())
+    out = t.map(mapping)
+    if "" in col.value_aliases:  # blank means a default value (e.g. sf_level none)
+        out = out.where(t.notna(), col.value_aliases[""])
+    bad = out.isna() & t.notna()
+    return out.astype("str"), bad
+
+
+def parse_column(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
+    """Parse one column to its contract dtype.
+
+    Parameters
+    ----------
+    s
+        Raw cells (strings from CSV/Excel, or typed values from Parquet).
+    col
+        The contract column.
+
+    Returns
+    -------
+    values, bad, code
+        Typed series; mask of non-empty cells that failed; the rule code for them.
+    """
+    kind = col.type
+    if kind in ("money", "float"):
+        v, bad = _numeric(s, percent=col.unit == "%")
+        return v, bad, "type_number"
+    if kind == "int":
+        v, bad = _numeric(s, percent=False)
+        frac = v.notna() & (v != np.floor(v.fillna(0)))
+        v = v.mask(frac)
+        out = v.round().astype("Int64")
+        return out, bad | frac, "type_integer"
+    if kind == "date":
+        v, bad = _dates(s)
+        return v, bad, "type_date"
+    if kind == "bool":
+        v, bad = _bools(s)
+        return v, bad, "type_bool"
+    if kind == "enum":
+        v, bad = _enum(s, col)
+        return v, bad, "enum"
+    if kind == "uscc":
+        v, _ = _ids(s)
+        return v.str.upper(), pd.Series(False, index=s.index), "uscc"
+    v, bad = _ids(s)
+    return v, bad, "type_text"

@@ -1,0 +1,212 @@
+"""Static two-way fixed-effects (TWFE, 双向固定效应) regressions on pyfixest.
+
+``y_it = alpha_i + gamma_t + beta' D_it + x_it' theta + u_it`` estimated by
+:func:`pyfixest.feols` with firm and year fixed effects.
+
+Standard errors: by default clustered by firm (``CRV1``) with pyfixest's default
+small-sample correction, which equals R fixest's default
+(``ssc(adj = TRUE, cluster.adj = TRUE)``: factor ``G/(G-1) · (n-1)/(n-k)`` with
+the firm fixed effects nested in the cluster and therefore not counted in ``k``).
+linearmodels' clustered SEs are slightly smaller (no ``(n-1)/(n-k)`` factor).
+``vcov="iid"`` gives the conventional (textbook) SEs.
+
+Under staggered adoption with effects that differ by cohort or over time, the TWFE
+coefficient is a weighted average of cell effects with weights that can be
+negative (Goodman-Bacon 2021; de Chaisemartin & D'Haultfœuille 2020): it estimates
+something other than the ATT. Use it as a comparison with Callaway–Sant'Anna, not as
+the headline. pyfixest drops singleton fixed-effect groups
+(``fixef_rm="singleton"``); the number of rows used is in ``extra["n_obs"]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from jdeval.effects.results import EffectResult
+from jdeval.errors import DataError, ProblemList
+
+__all__ = ["twfe", "treatment_dummy", "check_columns", "vcov_spec"]
+
+
+def check_columns(data: pd.DataFrame, columns: list[str], what: str) -> None:
+    """Raise :class:`DataError` listing every missing column at once."""
+    problems = ProblemList()
+    for col in columns:
+        if col not in data.columns:
+            problems.error(
+                "missing_column",
+                f"{what}缺少列 {col}",
+                f"column {col} is required for {what}",
+                column=col,
+            )
+    problems.raise_if_errors(DataError, f"无法估计 cannot estimate: {what}")
+
+
+def treatment_dummy(data: pd.DataFrame, *, tname: str, gname: str) -> np.ndarray:
+    """``1{g > 0 and t >= g}`` — treated from the first treated period on.
+
+    Never treated may be coded 0 or missing.
+    """
+    g = pd.to_numeric(data[gname], errors="coerce").fillna(0).to_numpy(float)
+    t = pd.to_numeric(data[tname]).to_numpy(float)
+    return ((g > 0) & (t >= g)).astype("float64")
+
+
+def vcov_spec(vcov: str, idname: str):
+    """Translate ``"CRV1"``/``"iid"``/``"hetero"`` into pyfixest's argument."""
+    if vcov == "CRV1":
+        return {"CRV1": idname}
+    if vcov in ("iid", "hetero"):
+        return vcov
+    raise ValueError("vcov must be 'CRV1' (firm-clustered), 'iid' or 'hetero'")
+
+
+def _se_text(vcov: str) -> str:
+    return {
+        "CRV1": "按企业聚类 (CRV1, 小样本校正同 R fixest) / clustered by firm (CRV1, "
+        "small-sample correction as R fixest)",
+        "iid": "常规标准误 / conventional (iid)",
+        "hetero": "异方差稳健 (HC1) / heteroskedasticity-robust (HC1)",
+    }[vcov]
+
+
+def twfe(
+    data: pd.DataFrame,
+    *,
+    yname: str,
+    idname: str,
+    tname: str,
+    gname: str | None = None,
+    treat: str | list[str] | None = None,
+    xformla: str | None = None,
+    time_fe: bool = True,
+    vcov: str = "CRV1",
+    alp: float = 0.05,
+) -> EffectResult:
+    """Static TWFE regression of an outcome on treatment with firm and year FE.
+
+    Parameters
+    ----------
+    data
+        Long panel, one row per unit and period.
+    yname, idname, tname
+        Outcome, unit id and period columns.
+    gname
+        Cohort column (first treated period; 0 or missing = never treated). If
+        given, the regressor ``treated = 1{g > 0, t >= g}`` is built.
+    treat
+        Alternatively, name(s) of existing treatment regressor column(s), e.g.
+        ``["grant", "grant_1"]``. The first one is the reported ``overall_att``.
+    xformla
+        Extra regressors as a formula right-hand side, e.g. ``"~ d88 + d89"``.
+        Time-invariant covariates are absorbed by the firm effects and dropped.
+    time_fe
+        Include period fixed effects (default). Set ``False`` when period dummies
+        are passed in ``xformla`` (as in the textbook JTRAIN regression).
+    vcov
+        ``"CRV1"`` (firm-clustered, default), ``"iid"`` or ``"hetero"``.
+    alp
+        Significance level of the confidence intervals.
+
+    Returns
+    -------
+    EffectResult
+        ``kind="twfe"``; ``to_frame()`` has one row per regressor (``term``);
+        ``extra`` holds ``n_obs``, ``r2_within`` and the pyfixest model.
+
+    Raises
+    ------
+    DataError
+        If a column is missing or no row is usable.
+    """
+    import pyfixest as pf
+    from scipy import stats
+
+    if (gname is None) == (treat is None):
+        raise ValueError("give exactly one of gname= or treat=")
+    needed = [yname, idname, tname] + ([gname] if gname else [])
+    treat_cols = [treat] if isinstance(treat, str) else list(treat or [])
+    xcols = _formula_vars(xformla)
+    check_columns(data, needed + treat_cols + xcols, "双向固定效应回归 TWFE")
+    df = data[list(dict.fromkeys(needed + treat_cols + xcols))].copy()
+    if gname:
+        df["treated"] = treatment_dummy(df, tname=tname, gname=gname)
+        treat_cols = ["treated"]
+    df = df.dropna(subset=[yname, *treat_cols, *xcols])
+    if df.empty:
+        raise DataError(
+            "无可用观测 no usable rows",
+            [],
+        )
+    rhs = " + ".join(treat_cols + xcols)
+    fe = f"{idname} + {tname}" if time_fe else idname
+    model = pf.feols(f"{yname} ~ {rhs} | {fe}", data=df, vcov=vcov_spec(vcov, idname))
+    tidy = model.tidy()
+    z = stats.norm.ppf(1 - alp / 2)
+    frame = pd.DataFrame(
+        {
+            "term": tidy.index.astype(str),
+            "estimate": tidy["Estimate"].to_numpy(float),
+            "se": tidy["Std. Error"].to_numpy(float),
+        }
+    )
+    # t-based intervals as fixest reports them
+    dof = _dof(model)
+    crit = stats.t.ppf(1 - alp / 2, dof) if dof and dof > 0 else z
+    frame["ci_low"] = frame["estimate"] - crit * frame["se"]
+    frame["ci_high"] = frame["estimate"] + crit * frame["se"]
+    frame["p_value"] = tidy["Pr(>|t|)"].to_numpy(float)
+    frame["n"] = int(model._N)
+    main = frame.loc[frame["term"] == treat_cols[0]]
+    att = float(main["estimate"].iloc[0]) if len(main) else math.nan
+    se = float(main["se"].iloc[0]) if len(main) else math.nan
+    notes = [
+        "交错处理且效应异质时，TWFE 系数是各组别-时间效应的加权平均（权重可能为负），"
+        "不等于平均处理效应 ATT，仅作对比。 / With staggered timing and heterogeneous "
+        "effects the TWFE coefficient is a weighted average of cell effects (weights "
+        "may be negative), not the ATT; shown for comparison."
+    ]
+    n_drop = len(df) - int(model._N)
+    if n_drop:
+        notes.append(
+            f"pyfixest 删除了 {n_drop} 个单例固定效应观测 / pyfixest dropped "
+            f"{n_drop} singleton fixed-effect rows"
+        )
+    return EffectResult(
+        frame=frame,
+        overall_att=att,
+        overall_se=se,
+        estimator="TWFE (pyfixest feols)",
+        kind="twfe",
+        n_units=int(df.loc[:, idname].nunique()),
+        se_type=_se_text(vcov),
+        alp=alp,
+        outcome=yname,
+        notes=notes,
+        extra={
+            "n_obs": int(model._N),
+            "r2_within": float(model._r2_within),
+            "model": model,
+            "dof": dof,
+        },
+    )
+
+
+def _dof(model) -> int | None:
+    """Residual degrees of freedom pyfixest uses for t-based p-values."""
+    try:
+        return int(model._df_t)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _formula_vars(xformla: str | None) -> list[str]:
+    """Variable names on the right of a simple ``"~ a + b"`` formula."""
+    if not xformla:
+        return []
+    rhs = xformla.split("~", 1)[-1]
+    names = [v.strip() for v in rhs.split("+")]
+    return [v for v in names if v and v != "1"]

@@ -1,0 +1,580 @@
+"""Disclosure control for reviewer outputs: who may see what.
+
+Two audiences:
+
+``internal``
+    Evaluators.  Tables show every cell; firm identifiers may appear.
+``reviewer`` (default)
+    Finance bureau, auditors, the public.  No firm names or identifiers; the
+    beneficiary annex is anonymised; every table of aggregates passes statistical
+    disclosure control (SDC):
+
+    * **threshold rule** — a cell describing fewer than ``min_firms`` (3) firms is
+      suppressed;
+    * **dominance rule** — a cell in which one firm holds more than ``dominance``
+      (85 %) of the amount is suppressed;
+    * **complementary suppression** — every published total (row/column margin,
+      grand total) is a linear relation ``Σ cells = total``; a relation may not have
+      exactly one unknown, and where the total is published the suppressed cells of
+      the relation together must themselves pass both rules (otherwise their sum,
+      total minus the published cells, would disclose them).  Further cells (the
+      smallest first) are suppressed until every relation is safe.
+
+Suppressed cells show :data:`MARK` and the table carries a footnote.  Tables are
+built from firm-level rows so each cell's firm count and top-firm share are known::
+
+    t = protect(awards, by=["town_name"], value="approved_amount")
+    t.frame        # display strings with "—*"
+    t.values       # numbers, NaN where suppressed
+    t.suppressed   # boolean mask
+    t.footnote     # Chinese / English note
+
+:meth:`ProtectedTable.audit` checks the result as an attacker would: for each
+suppressed cell it solves two linear programmes (min and max of the cell subject to
+the published margins and non-negativity) and reports the feasible interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from jdeval.errors import ConfigError, Problem
+from jdeval.report import formats
+
+__all__ = [
+    "AUDIENCES",
+    "IDENTIFIER_COLUMNS",
+    "MARK",
+    "ProtectedTable",
+    "anonymise",
+    "beneficiary_annex",
+    "check_audience",
+    "find_identifiers",
+    "protect",
+]
+
+Audience = Literal["internal", "reviewer"]
+AUDIENCES: tuple[str, ...] = ("reviewer", "internal")
+MARK = "—*"
+TOTAL = "合计"
+
+#: Columns that identify a firm, an award or a person; never shown to reviewers.
+IDENTIFIER_COLUMNS: frozenset[str] = frozenset(
+    {
+        "firm_id", "uscc", "name", "name_masked", "firm_name", "award_id", "loan_id",
+        "provider_id", "diag_id", "rec_id", "response_id", "event_id", "project_name",
+        "comment", "bank", "scene_name", "contact", "phone", "address",
+    }
+)
+
+FOOTNOTE_ZH = (
+    "注：“{mark}”表示按统计披露控制规则不予显示的数值：涉及企业少于{k}家，"
+    "或单一企业金额占比超过{d}；为防止由合计倒推，部分单元格同时隐去。"
+)
+FOOTNOTE_EN = (
+    "Note: “{mark}” marks values withheld by statistical disclosure control: fewer "
+    "than {k} firms, or one firm holding more than {d} of the amount; some further "
+    "cells are withheld so that totals cannot reveal them."
+)
+
+
+def check_audience(audience: str) -> str:
+    """Validate an audience name.
+
+    Raises
+    ------
+    ConfigError
+        If ``audience`` is not ``"reviewer"`` or ``"internal"``.
+    """
+    if audience not in AUDIENCES:
+        raise ConfigError(
+            "受众参数无效 / invalid audience",
+            [
+                Problem(
+                    "error", "audience",
+                    f"受众只能是 reviewer（评审，默认）或 internal（内部），而不是 {audience!r}。",
+                    f"audience must be 'reviewer' (default) or 'internal', not {audience!r}.",
+                    column="audience", value=audience,
+                )
+            ],
+        )
+    return audience
+
+
+# --------------------------------------------------------------------------- cells
+@dataclass
+class _Cell:
+    firm_values: pd.Series  # value per firm (index = firm id)
+
+    @property
+    def n_firms(self) -> int:
+        return int(self.firm_values.size)
+
+    @property
+    def total(self) -> float:
+        return float(self.firm_values.sum())
+
+
+def _unsafe(firm_values: pd.Series, min_firms: int, dominance: float | None) -> bool:
+    n = int(firm_values.size)
+    if n == 0:
+        return False  # an empty cell describes no firm
+    if n < min_firms:
+        return True
+    if dominance is not None:
+        tot = float(firm_values.clip(lower=0).sum())
+        if tot > 0 and float(firm_values.max()) / tot > dominance:
+            return True
+    return False
+
+
+def _firm_values(rows: pd.DataFrame, firm: str, value: str | None) -> pd.Series:
+    if rows.empty:
+        return pd.Series(dtype=float)
+    if value is None:
+        return rows.groupby(firm, sort=False).size().astype(float)
+    v = pd.to_numeric(rows[value], errors="coerce").fillna(0.0).astype(float)
+    return v.groupby(rows[firm].to_numpy(), sort=False).sum()
+
+
+# ------------------------------------------------------------------ result object
+@dataclass
+class ProtectedTable:
+    """A table of aggregates after disclosure control.
+
+    Attributes
+    ----------
+    values : DataFrame
+        Numbers (NaN where suppressed).  Index: categories then ``合计``.
+    raw : DataFrame
+        Numbers before suppression (keep internal; never render for reviewers).
+    suppressed : DataFrame
+        Boolean mask, same shape as ``values``; True where withheld.
+    primary : DataFrame
+        Mask of cells withheld by the threshold/dominance rules themselves.
+    n_firms : DataFrame
+        Distinct firms per cell (before suppression).
+    frame : DataFrame
+        Display strings (Chinese number formats, ``—*`` for suppressed cells).
+    footnote, footnote_en : str
+        The note to print under the table ("" when nothing is suppressed).
+    relations : list
+        The published linear relations (members, total) used for complementary
+        suppression and :meth:`audit`.
+    """
+
+    values: pd.DataFrame
+    raw: pd.DataFrame
+    suppressed: pd.DataFrame
+    primary: pd.DataFrame
+    n_firms: pd.DataFrame
+    frame: pd.DataFrame
+    footnote: str
+    footnote_en: str
+    audience: str
+    additive: tuple[str, ...] = ()
+    relations: list[tuple[list[tuple[object, object]], tuple[object, object]]] = field(
+        default_factory=list
+    )
+    title: str = ""
+
+    def to_html(self, *, classes: str = "jd-table", escape: bool = True) -> str:
+        """HTML of :attr:`frame` plus the footnote (text is escaped)."""
+        from markupsafe import escape as esc
+
+        html = self.frame.to_html(classes=classes, escape=escape, border=0)
+        if self.footnote:
+            html += f'<p class="jd-note">{esc(self.footnote)}</p>'
+        return html
+
+    def audit(self, column: str | None = None) -> pd.DataFrame:
+        """Attacker's feasible interval of every suppressed additive cell.
+
+        Solves ``min x_c`` and ``max x_c`` subject to the published relations
+        (``Σ members = total``), published values and ``x ≥ 0``.  A cell is
+        *disclosed* when its interval collapses to a point.
+
+        Parameters
+        ----------
+        column
+            For one-way tables, which additive statistic column to audit (default
+            the last additive one).
+
+        Returns
+        -------
+        DataFrame
+            ``row, col, true_value, low, high, disclosed``.
+        """
+        from scipy.optimize import linprog
+
+        rel = self.relations
+        raw, sup = self.raw, self.suppressed
+        if rel and rel[0][1][1] == "__col__":  # one-way table: audit one column
+            col = column or self.additive[-1]
+            cells = [(r, col) for r in raw.index if sup.loc[r, col]]
+            rel = [([(r, col) for r, _ in m], (t[0], col)) for m, t in rel]
+        else:
+            cells = [(r, c) for r in raw.index for c in raw.columns if sup.loc[r, c]]
+        idx = {c: i for i, c in enumerate(cells)}
+        a_eq, b_eq = [], []
+        for members, total in rel:
+            coef = np.zeros(len(cells))
+            rhs = 0.0
+            for m in members:
+                if m in idx:
+                    coef[idx[m]] += 1
+                else:
+                    rhs -= float(raw.loc[m])
+            if total in idx:
+                coef[idx[total]] -= 1
+            else:
+                rhs += float(raw.loc[total])
+            if np.any(coef):
+                a_eq.append(coef)
+                b_eq.append(rhs)
+        out = []
+        for c in cells:
+            lo = hi = np.nan
+            if a_eq:
+                obj = np.zeros(len(cells))
+                obj[idx[c]] = 1
+                r1 = linprog(obj, A_eq=np.array(a_eq), b_eq=np.array(b_eq),
+                             bounds=(0, None), method="highs")
+                r2 = linprog(-obj, A_eq=np.array(a_eq), b_eq=np.array(b_eq),
+                             bounds=(0, None), method="highs")
+                lo = r1.fun if r1.status == 0 else np.nan
+                hi = -r2.fun if r2.status == 0 else np.inf
+            tv = float(raw.loc[c])
+            disclosed = bool(np.isfinite(hi) and abs(hi - lo) <= 1e-6 * max(1, abs(tv)))
+            out.append({"row": c[0], "col": c[1], "true_value": tv, "low": lo,
+                        "high": hi, "disclosed": disclosed})
+        return pd.DataFrame(out, columns=["row", "col", "true_value", "low", "high",
+                                          "disclosed"])
+
+
+# ------------------------------------------------------------------ the algorithm
+def _complementary(
+    sup: dict, cells: dict, relations: list, min_firms: int, dominance: float | None
+) -> None:
+    """Add suppressions until no published relation discloses a suppressed cell."""
+    changed = True
+    while changed:
+        changed = False
+        for members, total in relations:
+            hidden = [m for m in members if sup[m]]
+            unknowns = len(hidden) + int(sup[total])
+            if unknowns == 0:
+                continue
+            need = unknowns == 1
+            if not need and not sup[total]:
+                union = pd.concat([cells[m].firm_values for m in hidden])
+                union = union.groupby(level=0).sum()
+                need = _unsafe(union, min_firms, dominance)
+            if not need:
+                continue
+            cand = [m for m in members if not sup[m] and cells[m].n_firms > 0]
+            cand.sort(key=lambda m: (cells[m].n_firms, cells[m].total))
+            if cand:
+                sup[cand[0]] = True
+                changed = True
+            elif not sup[total]:
+                sup[total] = True
+                changed = True
+
+
+def _fmt(v: float, kind: str) -> str:
+    if kind == "firms" or kind == "count":
+        return formats.integer(v)
+    return formats.number(v, 2)
+
+
+def protect(
+    rows: pd.DataFrame,
+    by: str | Sequence[str],
+    value: str | None = None,
+    *,
+    firm: str = "firm_id",
+    min_firms: int = 3,
+    dominance: float | None = 0.85,
+    margins: bool = True,
+    audience: str = "reviewer",
+    labels: Mapping[str, Mapping[object, str]] | None = None,
+    order: Mapping[str, Sequence[object]] | None = None,
+    value_label: str = "金额（万元）",
+    firms_label: str = "企业数（家）",
+    total_label: str = TOTAL,
+    title: str = "",
+) -> ProtectedTable:
+    """Aggregate firm-level rows into a table and apply disclosure control.
+
+    Parameters
+    ----------
+    rows
+        Firm-level records (one per award, firm, response …) with column ``firm``.
+    by
+        One column (a one-way table with columns firm count and, with ``value``,
+        the amount) or two columns (a cross table of ``value`` sums, or firm
+        counts without ``value``; rows = first, columns = second).
+    value
+        Amount column to sum (万元).  Without it the statistic is the firm count.
+    firm
+        Firm identifier column (used for counts and top-firm shares; never shown).
+    min_firms
+        Threshold rule: cells with fewer firms are suppressed (default 3).
+    dominance
+        Dominance rule: suppress when one firm holds more than this share of the
+        cell amount (default 0.85); ``None`` disables it.
+    margins
+        Add the ``合计`` row (and column for cross tables).
+    audience
+        ``"reviewer"`` applies the rules; ``"internal"`` shows every cell.
+    labels
+        ``{column: {code: display name}}`` for category labels.
+    order
+        ``{column: [codes in display order]}``; categories not listed follow.
+    value_label, firms_label, total_label, title
+        Display labels.
+
+    Returns
+    -------
+    ProtectedTable
+
+    Raises
+    ------
+    ConfigError
+        Bad audience, thresholds or missing columns.
+    """
+    check_audience(audience)
+    by = [by] if isinstance(by, str) else list(by)
+    problems = []
+    if not 1 <= len(by) <= 2:
+        problems.append(Problem("error", "sdc_by", "分组维度须为1或2个。",
+                                "by must name one or two columns.", value=by))
+    missing = [c for c in [*by, firm, *([value] if value else [])]
+               if c not in rows.columns]
+    if missing:
+        problems.append(Problem("error", "sdc_columns", f"缺少列：{missing}",
+                                f"missing columns: {missing}", value=missing))
+    if min_firms < 1 or (dominance is not None and not 0 < dominance <= 1):
+        problems.append(Problem("error", "sdc_threshold",
+                                "阈值无效：min_firms≥1，0<dominance≤1。",
+                                "invalid thresholds: min_firms>=1, 0<dominance<=1.",
+                                value=(min_firms, dominance)))
+    if problems:
+        raise ConfigError("披露控制参数错误 / bad disclosure-control arguments", problems)
+
+    rows = rows.loc[rows[firm].notna()]
+    labels = labels or {}
+    order = order or {}
+
+    def cats(col: str) -> list:
+        present = list(pd.unique(rows[col].dropna()))
+        first = [c for c in order.get(col, []) if c in present or col in order]
+        rest = sorted((c for c in present if c not in first), key=str)
+        return first + rest
+
+    def lab(col: str, code: object) -> str:
+        return str(labels.get(col, {}).get(code, code))
+
+    reviewer = audience == "reviewer"
+    cells: dict = {}
+    relations: list = []
+
+    if len(by) == 1:
+        col = by[0]
+        keys = cats(col)
+        groups = {k: g for k, g in rows.groupby(col, sort=False)}
+        for k in keys:
+            cells[(k, "__col__")] = _Cell(_firm_values(groups.get(k, rows.iloc[:0]),
+                                                       firm, value))
+        if margins:
+            cells[(TOTAL, "__col__")] = _Cell(_firm_values(rows, firm, value))
+            relations.append(([(k, "__col__") for k in keys], (TOTAL, "__col__")))
+        row_keys = keys + ([TOTAL] if margins else [])
+        col_keys = ["__col__"]
+    else:
+        rcol, ccol = by
+        rkeys, ckeys = cats(rcol), cats(ccol)
+        groups = {k: g for k, g in rows.groupby([rcol, ccol], sort=False)}
+        rgroups = {k: g for k, g in rows.groupby(rcol, sort=False)}
+        cgroups = {k: g for k, g in rows.groupby(ccol, sort=False)}
+        empty = rows.iloc[:0]
+        for r in rkeys:
+            for c in ckeys:
+                cells[(r, c)] = _Cell(_firm_values(groups.get((r, c), empty), firm, value))
+        if margins:
+            for r in rkeys:
+                cells[(r, TOTAL)] = _Cell(_firm_values(rgroups.get(r, empty), firm, value))
+            for c in ckeys:
+                cells[(TOTAL, c)] = _Cell(_firm_values(cgroups.get(c, empty), firm, value))
+            cells[(TOTAL, TOTAL)] = _Cell(_firm_values(rows, firm, value))
+            for r in [*rkeys, TOTAL]:
+                relations.append(([(r, c) for c in ckeys], (r, TOTAL)))
+            for c in [*ckeys, TOTAL]:
+                relations.append(([(r, c) for r in rkeys], (TOTAL, c)))
+        row_keys = rkeys + ([TOTAL] if margins else [])
+        col_keys = ckeys + ([TOTAL] if margins else [])
+
+    primary = {k: reviewer and _unsafe(c.firm_values, min_firms, dominance)
+               for k, c in cells.items()}
+    sup = dict(primary)
+    if reviewer:
+        _complementary(sup, cells, relations, min_firms, dominance)
+
+    # ---- assemble frames
+    if len(by) == 1:
+        stat_cols = [firms_label] + ([value_label] if value else [])
+        kinds = ["firms"] + (["sum"] if value else [])
+        idx = pd.Index([lab(by[0], k) if k != TOTAL else total_label for k in row_keys],
+                       name=labels.get("__index_name__", {}).get(by[0], by[0])
+                       if isinstance(labels.get("__index_name__"), Mapping) else by[0])
+        raw = pd.DataFrame(index=idx, columns=stat_cols, dtype=float)
+        mask = pd.DataFrame(False, index=idx, columns=stat_cols)
+        prim = mask.copy()
+        nf = pd.DataFrame(0, index=idx, columns=stat_cols)
+        for label_, k in zip(idx, row_keys):
+            c = cells[(k, "__col__")]
+            raw.loc[label_, firms_label] = c.n_firms
+            if value:
+                raw.loc[label_, value_label] = c.total
+            mask.loc[label_, :] = sup[(k, "__col__")]
+            prim.loc[label_, :] = primary[(k, "__col__")]
+            nf.loc[label_, :] = c.n_firms
+        additive = tuple(stat_cols)
+        key_to_label = dict(zip(row_keys, idx))
+        rel_out = [([(key_to_label[m[0]], "__col__") for m in ms], (key_to_label[t[0]],
+                   "__col__")) for ms, t in relations]
+    else:
+        kinds = ["sum" if value else "firms"]
+        rl = [lab(by[0], k) if k != TOTAL else total_label for k in row_keys]
+        cl = [lab(by[1], k) if k != TOTAL else total_label for k in col_keys]
+        idx = pd.Index(rl, name=by[0])
+        cols = pd.Index(cl, name=by[1])
+        raw = pd.DataFrame(index=idx, columns=cols, dtype=float)
+        mask = pd.DataFrame(False, index=idx, columns=cols)
+        prim = mask.copy()
+        nf = pd.DataFrame(0, index=idx, columns=cols)
+        rmap, cmap = dict(zip(row_keys, rl)), dict(zip(col_keys, cl))
+        for (r, c), cell in cells.items():
+            raw.loc[rmap[r], cmap[c]] = cell.total if value else cell.n_firms
+            mask.loc[rmap[r], cmap[c]] = sup[(r, c)]
+            prim.loc[rmap[r], cmap[c]] = primary[(r, c)]
+            nf.loc[rmap[r], cmap[c]] = cell.n_firms
+        additive = (("sum",) if value else ())
+        rel_out = [([(rmap[a], cmap[b]) for a, b in ms], (rmap[t[0]], cmap[t[1]]))
+                   for ms, t in relations]
+
+    values = raw.mask(mask)
+    disp = pd.DataFrame("", index=raw.index, columns=raw.columns, dtype=object)
+    for j, colname in enumerate(raw.columns):
+        kind = kinds[j] if len(by) == 1 else kinds[0]
+        for i in raw.index:
+            disp.loc[i, colname] = MARK if mask.loc[i, colname] else _fmt(
+                raw.loc[i, colname], kind)
+    any_sup = bool(mask.to_numpy().any())
+    dtxt = formats.percent(dominance, 0) if dominance is not None else "—"
+    return ProtectedTable(
+        values=values,
+        raw=raw,
+        suppressed=mask,
+        primary=prim,
+        n_firms=nf,
+        frame=disp,
+        footnote=FOOTNOTE_ZH.format(mark=MARK, k=min_firms, d=dtxt) if any_sup else "",
+        footnote_en=FOOTNOTE_EN.format(mark=MARK, k=min_firms, d=dtxt) if any_sup else "",
+        audience=audience,
+        additive=additive if len(by) == 1 or value else (),
+        relations=rel_out,
+        title=title,
+    )
+
+
+# ----------------------------------------------------------------- anonymisation
+def anonymise(frame: pd.DataFrame, audience: str = "reviewer") -> pd.DataFrame:
+    """Drop identifier columns (:data:`IDENTIFIER_COLUMNS`) for reviewers.
+
+    ``internal`` returns the frame unchanged.
+    """
+    check_audience(audience)
+    if audience == "internal":
+        return frame
+    return frame.drop(columns=[c for c in frame.columns if c in IDENTIFIER_COLUMNS])
+
+
+def beneficiary_annex(
+    awards: pd.DataFrame,
+    *,
+    audience: str = "reviewer",
+    labels: Mapping[str, Mapping[object, str]] | None = None,
+) -> pd.DataFrame:
+    """The list of beneficiaries (受益企业清单), anonymised for reviewers.
+
+    Reviewers get a pseudonymous sequence number (``受益单位001`` …, assigned after
+    sorting by category, town and amount so it carries no information about the
+    firm identifier), the category, 街镇, industry division and approved amount.
+    Internal readers also get the firm and award identifiers.
+
+    Parameters
+    ----------
+    awards
+        Approved/disbursed award rows.
+    audience
+        ``reviewer`` or ``internal``.
+    labels
+        ``{column: {code: name}}`` for ``category``, ``town_code``,
+        ``industry_div``.
+    """
+    check_audience(audience)
+    labels = labels or {}
+    cols = [c for c in ["category", "town_code", "industry_div", "approved_amount",
+                        "disbursed_amount"] if c in awards.columns]
+    ids = [c for c in ["award_id", "firm_id", "provider_id", "name_masked"]
+           if c in awards.columns]
+    f = awards[cols + (ids if audience == "internal" else [])].copy()
+    sort = [c for c in ["category", "town_code", "approved_amount"] if c in f.columns]
+    f = f.sort_values(sort, kind="mergesort", ascending=[True, True, False][: len(sort)])
+    f = f.reset_index(drop=True)
+    for c, m in labels.items():
+        if c in f.columns:
+            f[c] = f[c].map(lambda v, m=m: m.get(v, v))
+    f.insert(0, "序号", [f"受益单位{i:03d}" for i in range(1, len(f) + 1)])
+    names = {"category": "补贴类别", "town_code": "街镇", "industry_div": "行业大类",
+             "approved_amount": "核定金额（万元）", "disbursed_amount": "已拨付（万元）"}
+    return f.rename(columns=names)
+
+
+def find_identifiers(
+    blob: str | bytes, frames: Iterable[pd.DataFrame], *, min_length: int = 6
+) -> list[str]:
+    """Identifiers from ``frames`` that occur in an output (a leak check).
+
+    Parameters
+    ----------
+    blob
+        Rendered output (HTML text, a .docx's XML, CSV bytes …).
+    frames
+        Frames whose identifier columns (:data:`IDENTIFIER_COLUMNS`) are searched
+        for.
+    min_length
+        Ignore shorter identifiers (too likely to occur by chance).
+
+    Returns
+    -------
+    list of str
+        The identifiers found (empty when nothing leaked).
+    """
+    text = blob.decode("utf-8", "replace") if isinstance(blob, bytes) else blob
+    hits: set[str] = set()
+    for f in frames:
+        for c in f.columns:
+            if c not in IDENTIFIER_COLUMNS or c in {"comment", "bank"}:
+                continue
+            for v in pd.unique(f[c].dropna().astype(str)):
+                if len(v) >= min_length and v in text:
+                    hits.add(v)
+    return sorted(hits)

@@ -1,0 +1,385 @@
+"""Problems, causes, recommendations and good practices derived by editable rules.
+
+The rules live in YAML (``jdeval/report/rules/narrative.yaml``): each rule has a
+condition on the computed facts (a Jinja2 expression, evaluated in a sandbox) and
+Jinja2 templates for the problem, its cause and the recommendation.  An evaluator
+adds or overrides wording in a yearly file (e.g. ``data/narrative/overrides_2024.yaml``)
+without touching code:
+
+.. code-block:: yaml
+
+    params: {late_payment_days: 120}      # change a threshold
+    rules:
+      - id: late_payment_tail             # override fields of a built-in rule
+        recommendation: 建议……
+      - id: over_target                   # switch a rule off
+        enabled: false
+      - id: my_rule                       # a new rule
+        when: "total < 85"
+        problem: ……
+        recommendation: ……
+    problems:                             # fixed additions (always included)
+      - {title: ……, problem: ……, cause: ……, recommendation: ……}
+    experience: [……]                      # 主要经验及做法
+    other_matters: [……]                   # 七、其他需要说明的问题
+
+Every problem in the files is reported at once as a :class:`~jdeval.errors.ConfigError`
+located by file, rule id and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from jdeval.errors import ConfigError, ProblemList
+from jdeval.report.textenv import rule_env, tidy
+
+__all__ = [
+    "DEFAULT_RULES",
+    "Finding",
+    "Narrative",
+    "derive",
+    "load_overrides",
+    "load_rules",
+]
+
+DEFAULT_RULES = Path(__file__).parent / "rules" / "narrative.yaml"
+
+_RULE_KEYS = {"id", "title", "foreach", "when", "priority", "problem", "cause",
+              "recommendation", "enabled"}
+_EXP_KEYS = {"id", "foreach", "when", "text", "enabled"}
+_OVERRIDE_KEYS = {"year", "params", "rules", "problems", "experience",
+                  "other_matters", "sections"}
+_TEXT_FIELDS = ("title", "problem", "cause", "recommendation", "text")
+
+
+@dataclass
+class Finding:
+    """One problem with its cause and recommendation (五（二） and 六)."""
+
+    rule_id: str
+    title: str
+    problem: str
+    cause: str
+    recommendation: str
+    priority: float = 0.0
+    source: str = "rule"  # rule | override
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Narrative:
+    """The derived narrative: problems (ordered by priority), experience, others."""
+
+    problems: list[Finding] = field(default_factory=list)
+    experience: list[str] = field(default_factory=list)
+    other_matters: list[str] = field(default_factory=list)
+    sections: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def top(self, n: int = 3) -> list[Finding]:
+        """The ``n`` highest-priority problems (for the 摘要)."""
+        return self.problems[:n]
+
+    def rule_ids(self) -> list[str]:
+        return [p.rule_id for p in self.problems]
+
+
+@dataclass
+class RuleSet:
+    params: dict[str, Any]
+    rules: list[dict[str, Any]]
+    experience: list[dict[str, Any]]
+    file: str
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def _line_map(text: str) -> dict[tuple[str, str], int]:
+    """Line of each ``id:`` inside the ``rules`` / ``experience`` lists."""
+    out: dict[tuple[str, str], int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return out
+    if not isinstance(root, yaml.MappingNode):
+        return out
+    for k, v in root.value:
+        if isinstance(v, yaml.SequenceNode):
+            for item in v.value:
+                if isinstance(item, yaml.MappingNode):
+                    for kk, vv in item.value:
+                        if kk.value == "id" and isinstance(vv, yaml.ScalarNode):
+                            out[(k.value, vv.value)] = item.start_mark.line + 1
+    return out
+
+
+def _read_yaml(path: Path, probs: ProblemList) -> tuple[dict, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        probs.error("narrative_file", f"找不到文件：{path}", f"file not found: {path}",
+                    file=str(path))
+        return {}, ""
+    except UnicodeDecodeError as e:
+        probs.error("narrative_encoding", "文件须为 UTF-8 编码。",
+                    "the file must be UTF-8 encoded.", file=str(path), value=str(e))
+        return {}, ""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        probs.error("narrative_yaml", f"YAML 格式错误：{e}", f"YAML syntax error: {e}",
+                    file=str(path), row=None if mark is None else mark.line + 1)
+        return {}, text
+    if data is None:
+        return {}, text
+    if not isinstance(data, dict):
+        probs.error("narrative_shape", "文件顶层须为键值映射。",
+                    "the top level must be a mapping.", file=str(path))
+        return {}, text
+    return data, text
+
+
+def _check_templates(item: Mapping, kind: str, path: str, line: int | None,
+                     probs: ProblemList) -> None:
+    env = rule_env()
+    rid = item.get("id")
+    if "when" in item:
+        try:
+            env.compile_expression(str(item["when"]))
+        except jinja2.TemplateSyntaxError as e:
+            probs.error("narrative_when", f"规则 {rid} 的条件语法错误：{e.message}",
+                        f"rule {rid}: bad condition: {e.message}", file=path, row=line,
+                        column="when", value=item["when"])
+    for f in _TEXT_FIELDS:
+        if f in item and item[f] is not None:
+            try:
+                env.from_string(str(item[f]))
+            except jinja2.TemplateSyntaxError as e:
+                probs.error("narrative_template", f"规则 {rid} 的 {f} 模板语法错误：{e.message}",
+                            f"rule {rid}: bad {f} template: {e.message}", file=path,
+                            row=line, column=f, value=item[f])
+
+
+def load_rules(path: str | Path | None = None) -> RuleSet:
+    """Read and check a narrative rules file (default: the built-in one).
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem (unknown keys, missing fields, template syntax).
+    """
+    path = Path(path) if path else DEFAULT_RULES
+    probs = ProblemList()
+    data, text = _read_yaml(path, probs)
+    lines = _line_map(text)
+    rules = data.get("rules") or []
+    exp = data.get("experience") or []
+    for kind, items, keys, required in (
+        ("rules", rules, _RULE_KEYS, ("id", "when", "problem", "recommendation")),
+        ("experience", exp, _EXP_KEYS, ("id", "when", "text")),
+    ):
+        for i, item in enumerate(items):
+            line = lines.get((kind, str(item.get("id")))) if isinstance(item, dict) else None
+            if not isinstance(item, dict):
+                probs.error("narrative_item", f"{kind} 第{i + 1}项须为映射。",
+                            f"{kind} item {i + 1} must be a mapping.", file=str(path))
+                continue
+            for k in set(item) - keys:
+                probs.error("narrative_key", f"规则 {item.get('id')} 含未知字段 {k}。",
+                            f"rule {item.get('id')}: unknown key {k}.", file=str(path),
+                            row=line, column=k)
+            for k in required:
+                if k not in item:
+                    probs.error("narrative_missing", f"{kind} 第{i + 1}项缺少字段 {k}。",
+                                f"{kind} item {i + 1} lacks {k}.", file=str(path),
+                                row=line, column=k)
+            _check_templates(item, kind, str(path), line, probs)
+    probs.raise_if_errors(ConfigError, "叙述规则文件有误 / the narrative rules file has errors")
+    return RuleSet(dict(data.get("params") or {}), [dict(r) for r in rules],
+                   [dict(e) for e in exp], str(path), lines)
+
+
+def load_overrides(path: str | Path, base: RuleSet | None = None) -> RuleSet:
+    """Apply an evaluator's overrides file on top of ``base`` (default rules).
+
+    Returns
+    -------
+    RuleSet
+        The merged rules, with the fixed additions kept in ``params['_fixed']``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown keys, a new rule lacking ``when``/``problem``/``recommendation``,
+        template syntax errors — all at once, located by file, rule id and line.
+    """
+    base = base or load_rules()
+    path = Path(path)
+    probs = ProblemList()
+    data, text = _read_yaml(path, probs)
+    lines = _line_map(text)
+    for k in set(data) - _OVERRIDE_KEYS:
+        probs.error("override_key", f"覆盖文件含未知字段 {k}（可用：{sorted(_OVERRIDE_KEYS)}）。",
+                    f"unknown key {k} (allowed: {sorted(_OVERRIDE_KEYS)}).",
+                    file=str(path), column=k)
+    params = {**base.params, **(data.get("params") or {})}
+    rules = [dict(r) for r in base.rules]
+    by_id = {r["id"]: r for r in rules}
+    exp = [dict(e) for e in base.experience]
+    for item in data.get("rules") or []:
+        rid = item.get("id") if isinstance(item, dict) else None
+        line = lines.get(("rules", str(rid)))
+        if not isinstance(item, dict) or not rid:
+            probs.error("override_rule", "rules 中每项须为含 id 的映射。",
+                        "each rules item must be a mapping with an id.", file=str(path),
+                        row=line, value=item)
+            continue
+        for k in set(item) - _RULE_KEYS:
+            probs.error("override_key", f"规则 {rid} 含未知字段 {k}。",
+                        f"rule {rid}: unknown key {k}.", file=str(path), row=line, column=k)
+        _check_templates(item, "rules", str(path), line, probs)
+        if rid in by_id:
+            by_id[rid].update(item)
+            by_id[rid]["_source"] = "override"
+        else:
+            for k in ("when", "problem", "recommendation"):
+                if k not in item:
+                    probs.error("override_missing",
+                                f"新规则 {rid} 缺少字段 {k}（若要覆盖内置规则，请检查 id 拼写）。",
+                                f"new rule {rid} lacks {k} (to override a built-in rule, "
+                                "check the id spelling).", file=str(path), row=line, column=k)
+            new = {"priority": 55, "title": rid, "cause": "", **item, "_source": "override"}
+            rules.append(new)
+            by_id[rid] = new
+    fixed = []
+    for i, p in enumerate(data.get("problems") or []):
+        if not isinstance(p, dict) or "problem" not in p or "recommendation" not in p:
+            probs.error("override_problem", f"problems 第{i + 1}项须含 problem 和 recommendation。",
+                        f"problems item {i + 1} needs problem and recommendation.",
+                        file=str(path), value=p)
+            continue
+        _check_templates({"id": f"problems[{i + 1}]", **p}, "problems", str(path), None,
+                         probs)
+        fixed.append(p)
+    for key in ("experience", "other_matters"):
+        v = data.get(key) or []
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            probs.error("override_list", f"{key} 须为文字列表。", f"{key} must be a list of text.",
+                        file=str(path), column=key)
+    sections = data.get("sections") or {}
+    if not isinstance(sections, dict):
+        probs.error("override_sections", "sections 须为 {章节键: 文字} 映射。",
+                    "sections must map section keys to text.", file=str(path))
+        sections = {}
+    probs.raise_if_errors(ConfigError, "叙述覆盖文件有误 / the narrative overrides file has errors")
+    params["_fixed"] = fixed
+    params["_experience"] = list(data.get("experience") or [])
+    params["_other"] = list(data.get("other_matters") or [])
+    params["_sections"] = {str(k): str(v) for k, v in sections.items()}
+    params["_override_file"] = str(path)
+    params["_override_lines"] = lines
+    return RuleSet(params, rules, exp, base.file, base.lines)
+
+
+def _items(facts: Mapping, rule: Mapping) -> list[Any]:
+    if "foreach" not in rule:
+        return [None]
+    seq = facts.get(rule["foreach"])
+    if seq is None:
+        return []
+    return list(seq)
+
+
+def _render(env, src: Any, ctx: Mapping) -> str:
+    if src is None or src == "":
+        return ""
+    return tidy(env.from_string(str(src)).render(ctx))
+
+
+def derive(
+    facts: Mapping[str, Any],
+    *,
+    rules: RuleSet | str | Path | None = None,
+    overrides: str | Path | None = None,
+) -> Narrative:
+    """Apply the narrative rules to computed facts.
+
+    Parameters
+    ----------
+    facts
+        Facts from :func:`jdeval.report.facts.collect` (or a hand-made dict with
+        the same keys).
+    rules
+        A :class:`RuleSet`, a rules file, or None for the built-in rules.
+    overrides
+        Optional evaluator overrides file applied on top of ``rules``.
+
+    Returns
+    -------
+    Narrative
+
+    Raises
+    ------
+    ConfigError
+        A rule's condition or template refers to an unknown fact or fails,
+        located by rules file, rule id and line.
+    """
+    rs = rules if isinstance(rules, RuleSet) else load_rules(rules)
+    if overrides is not None:
+        rs = load_overrides(overrides, rs)
+    env = rule_env()
+    params = {k: v for k, v in rs.params.items() if not k.startswith("_")}
+    base_ctx = {**facts, "params": params}
+    probs = ProblemList()
+    out = Narrative(params=params)
+
+    def run(rule: Mapping, kind: str, fields: tuple[str, ...]) -> list[dict[str, str]]:
+        if rule.get("enabled", True) is False:
+            return []
+        res = []
+        file = rs.params.get("_override_file") if rule.get("_source") == "override" else rs.file
+        lines = rs.lines if file == rs.file else rs.params.get("_override_lines", {})
+        line = lines.get((kind, str(rule.get("id"))))
+        try:
+            cond = env.compile_expression(str(rule["when"]), undefined_to_none=False)
+            for it in _items(facts, rule):
+                ctx = {**base_ctx, "it": it}
+                if cond(**ctx):
+                    res.append({f: _render(env, rule.get(f), ctx) for f in fields})
+        except (jinja2.TemplateError, TypeError, ValueError, KeyError) as e:
+            probs.error("narrative_eval", f"规则 {rule.get('id')} 无法计算：{e}",
+                        f"rule {rule.get('id')} failed: {e}", file=file, row=line,
+                        value=rule.get("when"))
+        return res
+
+    found: list[Finding] = []
+    for r in rs.rules:
+        for txt in run(r, "rules", ("title", "problem", "cause", "recommendation")):
+            found.append(Finding(str(r["id"]), txt["title"] or str(r["id"]),
+                                 txt["problem"], txt["cause"], txt["recommendation"],
+                                 float(r.get("priority", 0)), r.get("_source", "rule")))
+    for i, p in enumerate(rs.params.get("_fixed", [])):
+        found.append(Finding(f"override_{i + 1}", _render(env, p.get("title", ""), base_ctx),
+                             _render(env, p["problem"], base_ctx),
+                             _render(env, p.get("cause", ""), base_ctx),
+                             _render(env, p["recommendation"], base_ctx),
+                             float(p.get("priority", 55)), "override"))
+    # stable: priority desc, then rule order
+    out.problems = [f for _, f in sorted(enumerate(found),
+                                         key=lambda t: (-t[1].priority, t[0]))]
+    for e in rs.experience:
+        out.experience += [t["text"] for t in run(e, "experience", ("text",))]
+    out.experience += [_render(env, t, base_ctx) for t in rs.params.get("_experience", [])]
+    out.other_matters = [_render(env, t, base_ctx) for t in rs.params.get("_other", [])]
+    out.sections = dict(rs.params.get("_sections", {}))
+    probs.raise_if_errors(ConfigError, "叙述规则计算失败 / narrative rules failed")
+    return out

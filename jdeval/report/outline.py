@@ -1,0 +1,562 @@
+"""Build the report's sections (domain-spec §5 outline) from facts and results.
+
+Each ``_chN`` function returns the sections of one chapter.  Wording comes from the
+Jinja2 templates in ``templates/zh`` (and ``templates/en`` for the summary); tables
+of aggregates about firms pass through :func:`jdeval.report.disclosure.protect`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from jdeval.report import charts, disclosure, formats
+from jdeval.report import facts as factsmod
+from jdeval.report.document import Figure, Paragraph, Section, Table
+from jdeval.report.narrative import Narrative
+from jdeval.report.textenv import paragraphs, text_env
+
+__all__ = ["OUTLINE", "Inputs", "build_sections"]
+
+#: (key, heading, level) of every section, in order (domain-spec §5).
+OUTLINE: tuple[tuple[str, str, int], ...] = (
+    ("summary", "摘要", 0),
+    ("preface", "前言", 0),
+    ("ch1", "基本情况", 1),
+    ("ch1_1", "政策概况", 2),
+    ("ch1_2", "政策绩效目标", 2),
+    ("ch2", "绩效评价工作开展情况", 1),
+    ("ch2_1", "绩效评价目的、对象和范围", 2),
+    ("ch2_2", "绩效评价原则、评价指标体系、评价方法、评价标准", 2),
+    ("ch2_3", "数据采集方法及过程", 2),
+    ("ch2_4", "绩效评价工作过程", 2),
+    ("ch2_5", "评价的局限性", 2),
+    ("ch3", "综合评价情况及评价结论", 1),
+    ("ch4", "绩效评价指标分析", 1),
+    ("ch4_1", "政策决策情况", 2),
+    ("ch4_2", "政策过程情况", 2),
+    ("ch4_3", "政策产出情况", 2),
+    ("ch4_4", "政策效益情况", 2),
+    ("ch4_5", "政策效应的因果分析", 3),
+    ("ch5", "主要经验及做法、存在的问题及原因分析", 1),
+    ("ch5_1", "主要经验及做法", 2),
+    ("ch5_2", "存在的问题及原因分析", 2),
+    ("ch6", "有关建议", 1),
+    ("ch7", "其他需要说明的问题", 1),
+    ("annex1", "附件1 评分表", 0),
+    ("annex2", "附件2 指标体系及评分标准", 0),
+    ("annex3", "附件3 数据清单", 0),
+    ("annex4", "附件4 问卷及统计结果", 0),
+    ("annex5", "附件5 受益企业清单（脱敏）", 0),
+    ("annex6", "附件6 街镇及行业分布表", 0),
+)
+
+_EN_TITLES = {
+    "coverage_target_missed": "number of enterprises covered below target",
+    "missed_target": "an indicator not fully achieved",
+    "late_payment_tail": "a tail of slow subsidy payments",
+    "low_town_coverage": "low coverage in some towns",
+    "insignificant_effect": "an effect not statistically significant",
+    "low_survey_response": "survey sample not representative enough",
+    "cap_violations": "awards above the subsidy standard",
+    "over_target": "targets set too low (large over-achievement)",
+    "low_satisfaction": "satisfaction below target",
+}
+
+_DIRECTION_RULE = {
+    "positive": "正向指标：得分＝分值×min(1, 实际值/指标值)；超过指标值30%以上标记并说明。",
+    "negative": "反向指标：实际值≤指标值得满分，否则得分＝分值×指标值/实际值。",
+    "cap": "补贴标准（单位成本）：得分＝分值×核定金额不超过标准的项目占比。",
+    "exact": "定额指标：得分＝分值×max(0, 1−|实际−指标|/指标)。",
+    "deadline": "时限指标：得分＝分值×按期（或在途未超180天）拨付项目占比。",
+    "trend_up": "增长类指标：较上年增长得满分；变化在−5%至0之间得70%；下降超过5%得40%。",
+    "qualitative": "定性指标：按证据清单逐项评定（达成1、部分0.5、未达成0），"
+                   "得分＝分值×加权完成度；≥80%为达成，60%—80%为部分达成。",
+}
+_LEVEL1_ORDER = ["决策", "过程", "预算执行率", "成本指标", "产出指标", "效益指标", "满意度指标"]
+
+
+@dataclass
+class Inputs:
+    """Everything the outline needs (results may be ``None`` when unavailable)."""
+
+    year: int
+    audience: str
+    facts: dict[str, Any]
+    narrative: Narrative
+    ds: Any = None
+    scorecard: Any = None
+    scorecard_frame: pd.DataFrame | None = None
+    survey: Any = None
+    effects: Any = None
+    previous_frame: pd.DataFrame | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    cover: dict[str, str] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    min_firms: int = 3
+    dominance: float = 0.85
+
+    def ctx(self, **extra: Any) -> dict[str, Any]:
+        m = self.meta
+        period = f"{_ym(m.get('period_start', '2023-08'))}至{_ym(m.get('period_end', '2025-12'))}"
+        return {
+            **self.facts,
+            "meta": _Meta(m),
+            "cover": self.cover,
+            "policy_period": period,
+            "unavailable": self.unavailable,
+            "top": self.narrative.top(3),
+            **extra,
+        }
+
+
+def _ym(text: Any) -> str:
+    """``2023-08`` → ``2023年8月``."""
+    try:
+        y, m = str(text).split("-")[:2]
+        return f"{int(y)}年{int(m)}月"
+    except ValueError:
+        return str(text)
+
+
+class _Meta(dict):
+    """Declaration meta where a missing key reads as ``""`` in templates."""
+
+    def __getattr__(self, k: str) -> Any:
+        return self.get(k) or ""
+
+
+def _render(name: str, ctx: Mapping[str, Any]) -> list[str]:
+    return paragraphs(text_env().get_template(name).render(**ctx))
+
+
+def _fig(fig, caption: str, key: str, note: str = "") -> Figure:
+    return Figure.from_matplotlib(fig, caption, key=key, note=note)
+
+
+def _protected_table(pt: disclosure.ProtectedTable, caption: str, key: str) -> Table:
+    return Table(caption, pt.frame, footnote=pt.footnote, key=key, index=True, data=pt)
+
+
+# ----------------------------------------------------------------- scorecard views
+def _score_display(frame: pd.DataFrame, *, full: bool = False) -> pd.DataFrame:
+    """The score table (三 and 附件1): one row per 三级指标 plus the total."""
+    cols = {"level1": "一级指标", "level2": "二级指标", "level3": "三级指标",
+            "target_raw": "年度指标值", "actual_display": "实际完成值",
+            "weight": "分值", "score": "得分", "score_rate": "得分率", "tier": "评定"}
+    if full:
+        cols.update({"source": "数据来源", "deviation_reason": "偏差原因"})
+    f = frame.copy()
+    for c in cols:
+        if c not in f:
+            f[c] = ""
+    out = pd.DataFrame({
+        "一级指标": f["level1"].astype(str),
+        "二级指标": f["level2"].astype(str),
+        "三级指标": f["level3"].astype(str),
+        "年度指标值": f["target_raw"].astype(str),
+        "实际完成值": f["actual_display"].map(lambda v: "" if formats.is_missing(v)
+                                             else str(v)),
+        "分值": f["weight"].map(formats.score),
+        "得分": f["score"].map(formats.score),
+        "得分率": f["score_rate"].map(lambda v: formats.percent(v, 1)),
+        "评定": f["tier"].map(lambda v: "" if formats.is_missing(v) else str(v)),
+    })
+    if full:
+        out["数据来源"] = f["source"].map(lambda v: "" if formats.is_missing(v) else str(v))
+        out["偏差原因"] = f["deviation_reason"].map(
+            lambda v: "" if formats.is_missing(v) else str(v))
+    total_w = pd.to_numeric(f["weight"], errors="coerce").sum()
+    total_s = pd.to_numeric(f["score"], errors="coerce").sum()
+    row = {c: "" for c in out.columns}
+    row.update({"一级指标": "合计", "分值": formats.score(total_w),
+                "得分": formats.score(total_s),
+                "评定": formats.grade(total_s)})
+    return pd.concat([out, pd.DataFrame([row])], ignore_index=True)
+
+
+def _level1(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    g = frame.groupby("level1", sort=False)[["weight", "score"]].sum(min_count=1)
+    out = []
+    for name, r in g.iterrows():
+        w, s = float(r["weight"] or 0), r["score"]
+        out.append({"name": name, "weight": w, "score": s,
+                    "rate": (float(s) / w) if w and not formats.is_missing(s) else None})
+    return out
+
+
+# --------------------------------------------------------------------- chapters
+def _summary(inp: Inputs) -> list[Section]:
+    s = Section("summary", "摘要", 0, page_break=False)
+    for p in _render("zh/summary.txt.j2", inp.ctx()):
+        s.add(p)
+    en = _render("en/summary.txt.j2", inp.ctx(department_en="Jiading District Economic "
+                                               "Commission", en_titles=_EN_TITLES))
+    s.add(Paragraph("English summary", "lead"))
+    for p in en:
+        s.add(Paragraph(p, "note"))
+    return [s]
+
+
+def _preface(inp: Inputs) -> list[Section]:
+    s = Section("preface", "前言", 0, page_break=True)
+    text = inp.narrative.sections.get("preface")
+    for p in ([text] if text else _render("zh/preface.txt.j2", inp.ctx())):
+        s.add(p)
+    return [s]
+
+
+def _ch1(inp: Inputs) -> list[Section]:
+    f = inp.facts
+    ch = Section("ch1", "基本情况", 1, page_break=True)
+    s1 = Section("ch1_1", "政策概况", 2)
+    for p in _render("zh/ch1_overview.txt.j2", inp.ctx()):
+        s1.add(p)
+    a = factsmod.approved(factsmod._table(inp.ds, "awards"), inp.year)
+    if len(a):
+        pt = disclosure.protect(
+            a, "category", "approved_amount", firm="beneficiary",
+            audience=inp.audience, min_firms=inp.min_firms, dominance=inp.dominance,
+            labels={"category": factsmod.category_labels()},
+            firms_label="受益单位数（家）", value_label="核定金额（万元）",
+        )
+        pt.frame.index.name = "支持类别"
+        s1.add(_protected_table(pt, f"{inp.year}年度各支持类别核定项目情况", "categories"))
+    s2 = Section("ch1_2", "政策绩效目标", 2)
+    inds = f["indicators"]
+    reclassified = [i["level3"] for i in inds
+                    if i.get("level1_as_printed") and i["level1_as_printed"] != i["level1"]]
+    for p in _render("zh/ch1_targets.txt.j2", inp.ctx(reclassified=reclassified)):
+        s2.add(p)
+    if inds:
+        t = pd.DataFrame([{"一级指标": i["level1"], "二级指标": i["level2"],
+                           "三级指标": i["level3"], "年度指标值": i["target_raw"]}
+                          for i in inds])
+        s2.add(Table(f"{inp.year}年度绩效指标表（摘自绩效目标申报表）", t, key="targets"))
+    return [ch, s1, s2]
+
+
+def _ch2(inp: Inputs) -> list[Section]:
+    out = [Section("ch2", "绩效评价工作开展情况", 1, page_break=True)]
+    parts = [("ch2_1", "purpose"), ("ch2_2", "system"), ("ch2_3", "data"),
+             ("ch2_4", "process"), ("ch2_5", "limits")]
+    for (key, part), (_, heading, level) in zip(parts, OUTLINE[6:11]):
+        s = Section(key, heading, level)
+        for p in _render("zh/ch2.txt.j2", inp.ctx(part=part)):
+            s.add(p)
+        if part == "system" and inp.scorecard_frame is not None:
+            lv = _level1(inp.scorecard_frame)
+            t = pd.DataFrame({"一级指标": [x["name"] for x in lv],
+                              "分值": [formats.score(x["weight"]) for x in lv]})
+            t.loc[len(t)] = ["合计", formats.score(sum(x["weight"] for x in lv))]
+            s.add(Table("评价指标体系及分值", t, key="weights"))
+        out.append(s)
+    return out
+
+
+def _ch3(inp: Inputs) -> list[Section]:
+    s = Section("ch3", "综合评价情况及评价结论", 1, page_break=True)
+    fr = inp.scorecard_frame
+    lv = _level1(fr) if fr is not None else []
+    for p in _render("zh/ch3.txt.j2", inp.ctx(level1=lv)):
+        s.add(p)
+    if fr is not None:
+        s.add(Table(f"{inp.year}年度绩效评价评分表", _score_display(fr), key="scores",
+                    data=fr))
+        s.add(_fig(charts.score_by_level(fr, title=None), "各一级指标得分与分值",
+                   "score_by_level"))
+    prev = inp.facts.get("previous")
+    if prev and prev.get("total") is not None and fr is not None:
+        tr = pd.DataFrame({"year": [prev["year"], inp.year],
+                           "score": [prev["total"], inp.facts["total"]]})
+        s.add(_fig(charts.trend(tr, y="score", ylabel="综合得分", title=None,
+                                highlight=inp.year),
+                   "综合得分与上年比较", "score_trend"))
+        if inp.previous_frame is not None:
+            cur = fr.set_index("id")[["level3", "score"]]
+            old = inp.previous_frame.set_index("id")["score"].rename("prev")
+            j = cur.join(old, how="left")
+            t = pd.DataFrame({
+                "三级指标": j["level3"].astype(str),
+                f"{prev['year']}年得分": j["prev"].map(formats.score),
+                f"{inp.year}年得分": j["score"].map(formats.score),
+                "变化": (j["score"] - j["prev"]).map(
+                    lambda v: "—" if formats.is_missing(v) else f"{v:+.2f}"),
+            })
+            s.add(Table("各指标得分与上年比较", t, key="score_trend_table"))
+    return [s]
+
+
+def _indicator_paragraphs(inp: Inputs, level1s: set[str]) -> list[str]:
+    out = []
+    for it in inp.facts["indicators"]:
+        if it["level1"] in level1s:
+            out += _render("zh/indicator.txt.j2", inp.ctx(it=it))
+    return out
+
+
+def _funds_trend(inp: Inputs) -> Figure | None:
+    aw = factsmod._table(inp.ds, "awards")
+    if aw.empty or "batch_year" not in aw:
+        return None
+    years = sorted(int(y) for y in pd.to_numeric(aw["batch_year"], errors="coerce")
+                   .dropna().unique() if int(y) <= inp.year)
+    if len(years) < 2:
+        return None
+    rows = []
+    for y in years:
+        a = factsmod.approved(aw, y)
+        rows.append({"year": y, "amount": float(pd.to_numeric(a["approved_amount"],
+                                                              errors="coerce").sum()),
+                     "n": int(len(a))})
+    fig = charts.trend(pd.DataFrame(rows), y="amount", ylabel="万元", title=None,
+                       highlight=inp.year)
+    return _fig(fig, "各批次年度核定补贴金额（万元）", "funds_trend")
+
+
+def _ch4(inp: Inputs) -> list[Section]:
+    f = inp.facts
+    ch = Section("ch4", "绩效评价指标分析", 1, page_break=True)
+    s1 = Section("ch4_1", "政策决策情况", 2)
+    for p in _render("zh/ch4.txt.j2", inp.ctx(part="decision")):
+        s1.add(p)
+    for p in _indicator_paragraphs(inp, {"决策", "决策指标"}):
+        s1.add(p)
+    s2 = Section("ch4_2", "政策过程情况", 2)
+    for p in _render("zh/ch4.txt.j2", inp.ctx(part="process")):
+        s2.add(p)
+    for p in _indicator_paragraphs(inp, {"过程", "过程指标", "预算执行率"}):
+        s2.add(p)
+    ft = _funds_trend(inp)
+    if ft is not None:
+        s2.add(ft)
+    s3 = Section("ch4_3", "政策产出情况", 2)
+    for p in _render("zh/ch4.txt.j2", inp.ctx(part="output")):
+        s3.add(p)
+    for p in _indicator_paragraphs(inp, {"成本指标", "产出指标"}):
+        s3.add(p)
+    towns = f["coverage"]["towns"]
+    if towns:
+        tf = pd.DataFrame(towns)
+        fig = charts.bars(tf.assign(rate=tf["rate"] * 100), label="town_name",
+                          value="rate", xlabel="获支持规上企业占比（%）",
+                          target=(f["coverage"]["district_rate"] or 0) * 100,
+                          target_label="全区平均", suppressed=~tf["shown"].to_numpy())
+        s3.add(_fig(fig, f"{inp.year}年度各街镇规上企业政策覆盖率", "town_coverage"))
+    s4 = Section("ch4_4", "政策效益情况", 2)
+    for p in _render("zh/ch4.txt.j2", inp.ctx(part="benefit")):
+        s4.add(p)
+    for p in _indicator_paragraphs(inp, {"效益指标", "满意度指标"}):
+        s4.add(p)
+    items = getattr(inp.survey, "items", None)
+    if isinstance(items, pd.DataFrame) and not items.empty and "share_5" in items:
+        wide = items.set_index(items.get("item_zh", items["item"]))[
+            [f"share_{k}" for k in (5, 4, 3, 2, 1)]]
+        wide.columns = [5, 4, 3, 2, 1]
+        s4.add(_fig(charts.satisfaction_distribution(wide, title=None),
+                    "满意度调查各题选项分布", "satisfaction"))
+    s5 = Section("ch4_5", "政策效应的因果分析", 3)
+    rob = getattr(inp.effects, "robustness_text_zh", "") or ""
+    if not rob:
+        r = getattr(inp.effects, "robustness", None)
+        rob = getattr(r, "robustness_text_zh", "") or ""
+    for p in _render("zh/effects.txt.j2", inp.ctx(robustness=rob)):
+        s5.add(p)
+    if f["effects"]:
+        t = pd.DataFrame([{
+            "结果变量": e["outcome_zh"], "估计方法": e["design"],
+            "估计值": formats.number(e["estimate"], 3), "标准误": formats.number(e["se"], 3),
+            "95%置信区间": f"[{formats.number(e['ci_low'], 3)}, "
+                           f"{formats.number(e['ci_high'], 3)}]",
+            "p值": formats.number(e["p_value"], 3),
+            "企业数": formats.integer(e.get("n_firms")),
+            "获补企业数": formats.integer(e.get("n_treated")),
+        } for e in f["effects"]])
+        s5.add(Table("政策效应估计结果", t, key="effects"))
+    for outcome, res in (getattr(inp.effects, "event_studies", None) or {}).items():
+        try:
+            es = res.to_frame()
+        except Exception:  # noqa: BLE001 - a result without a frame is skipped
+            continue
+        if "event_time" not in es:
+            es = es.rename(columns={"e": "event_time", "term": "event_time"})
+        if not {"event_time", "estimate", "ci_low", "ci_high"} <= set(es.columns):
+            continue
+        zh = next((e["outcome_zh"] for e in f["effects"] if e.get("outcome") == outcome),
+                  outcome)
+        s5.add(_fig(charts.event_study(es, title=None, ylabel=zh),
+                    f"{zh}的事件研究估计（95%置信区间）", f"event_{outcome}",
+                    note="注：横轴为相对首次获补年份的时间，−1期为基期；阴影为95%置信区间。"))
+    return [ch, s1, s2, s3, s4, s5]
+
+
+def _ch5(inp: Inputs) -> list[Section]:
+    n = inp.narrative
+    ch = Section("ch5", "主要经验及做法、存在的问题及原因分析", 1, page_break=True)
+    s1 = Section("ch5_1", "主要经验及做法", 2)
+    for i, e in enumerate(n.experience, 1):
+        s1.add(Paragraph(f"{i}. {e}"))
+    s2 = Section("ch5_2", "存在的问题及原因分析", 2)
+    if not n.problems:
+        s2.add("评价未发现需要重点关注的问题。")
+    for i, p in enumerate(n.problems, 1):
+        s2.add(Paragraph(f"{i}. {p.title}", "lead"), Paragraph(p.problem))
+        if p.cause:
+            s2.add(Paragraph(f"原因分析：{p.cause}"))
+    return [ch, s1, s2]
+
+
+def _ch6(inp: Inputs) -> list[Section]:
+    s = Section("ch6", "有关建议", 1, page_break=True)
+    if not inp.narrative.problems:
+        s.add("建议继续保持现有政策实施力度，加强绩效监控和数据积累。")
+    for i, p in enumerate(inp.narrative.problems, 1):
+        s.add(Paragraph(f"{i}. 针对“{p.title}”", "lead"), Paragraph(p.recommendation))
+    return [s]
+
+
+def _ch7(inp: Inputs) -> list[Section]:
+    s = Section("ch7", "其他需要说明的问题", 1, page_break=True)
+    for p in _render("zh/ch7.txt.j2", inp.ctx()):
+        s.add(p)
+    for t in inp.narrative.other_matters:
+        s.add(t)
+    for v in inp.unavailable.values():
+        s.add(Paragraph(v, "note"))
+    return [s]
+
+
+def _annexes(inp: Inputs) -> list[Section]:
+    f = inp.facts
+    out = []
+    a1 = Section("annex1", "附件1 评分表", 0, page_break=True)
+    if inp.scorecard_frame is not None:
+        a1.add(Table(f"{inp.year}年度绩效评价评分表（含数据来源与偏差原因）",
+                     _score_display(inp.scorecard_frame, full=True), key="scorecard_full",
+                     data=inp.scorecard_frame))
+    else:
+        a1.add(f"评分表不可用：{inp.unavailable.get('scorecard', '')}")
+    out.append(a1)
+
+    a2 = Section("annex2", "附件2 指标体系及评分标准", 0, page_break=True)
+    if f["indicators"]:
+        rows = []
+        for it in f["indicators"]:
+            d = it.get("direction") or ("qualitative" if it.get("kind") == "qualitative"
+                                        else "positive")
+            rows.append({"编号": it["id"], "三级指标": it["level3"],
+                         "年度指标值": it["target_raw"], "分值": formats.score(it["weight"]),
+                         "评分标准": _DIRECTION_RULE.get(str(d), _DIRECTION_RULE["positive"])})
+        a2.add(Table("三级指标评分标准", pd.DataFrame(rows), key="rubric"))
+    a2.add("等级划分：总分90分（含）以上为“优”，80分（含）至90分为“良”，60分（含）至80分为“中”，"
+           "60分以下为“差”（财预〔2020〕10号）。")
+    out.append(a2)
+
+    a3 = Section("annex3", "附件3 数据清单", 0, page_break=True)
+    tables = getattr(inp.ds, "tables", {}) or {}
+    files = getattr(inp.ds, "files", {}) or {}
+    if tables:
+        zh = _table_names()
+        rows = [{"数据表": zh.get(k, k), "表名": k, "记录数": formats.integer(len(v)),
+                 "来源文件": getattr(files.get(k), "name", "") or ""}
+                for k, v in tables.items()]
+        a3.add(Table("评价数据清单", pd.DataFrame(rows), key="data_inventory"))
+    out.append(a3)
+
+    a4 = Section("annex4", "附件4 问卷及统计结果", 0, page_break=True)
+    items = getattr(inp.survey, "items", None)
+    if isinstance(items, pd.DataFrame) and not items.empty:
+        t = pd.DataFrame({
+            "题目": items.get("item_zh", items["item"]).astype(str),
+            "有效回答": items["n"].map(formats.integer) if "n" in items else "",
+            "满意度指数": items["index"].map(lambda v: formats.number(v, 2)),
+            "满意率": items["top2_rate"].map(formats.percent) if "top2_rate" in items else "",
+        })
+        a4.add("问卷采用5级量表（非常满意、满意、一般、不满意、非常不满意，分别赋100、80、60、40、20分），"
+               "满意度指数为各选项比例与分值的加权和，满意率为“非常满意”与“满意”的比例之和。")
+        a4.add(Table("满意度调查各题统计结果", t, key="survey_items"))
+    else:
+        a4.add(f"满意度调查结果不可用。{inp.unavailable.get('survey', '')}")
+    out.append(a4)
+
+    a5 = Section("annex5", "附件5 受益企业清单（脱敏）", 0, page_break=True)
+    aw = factsmod.approved(factsmod._table(inp.ds, "awards"), inp.year)
+    if len(aw):
+        ann = disclosure.beneficiary_annex(
+            aw, audience=inp.audience,
+            labels={"category": factsmod.category_labels(),
+                    "town_code": factsmod.town_labels(inp.ds)})
+        for c in ann.columns:
+            if "万元" in c:
+                ann[c] = ann[c].map(lambda v: formats.wan(v, unit=False))
+        ann = ann.astype(str).replace({"nan": "", "<NA>": "", "None": ""})
+        a5.add("评审版清单以序号代替企业名称，不含统一社会信用代码等标识信息。"
+               if inp.audience == "reviewer" else "内部版清单含企业和项目编号，仅供内部使用。")
+        a5.add(Table(f"{inp.year}年度受益单位清单", ann, key="beneficiaries"))
+    out.append(a5)
+
+    a6 = Section("annex6", "附件6 街镇及行业分布表", 0, page_break=True)
+    if len(aw):
+        tl = factsmod.town_labels(inp.ds)
+        kw = dict(firm="beneficiary", audience=inp.audience, min_firms=inp.min_firms,
+                  dominance=inp.dominance)
+        ent = aw.loc[aw["beneficiary"].notna()]
+        pt = disclosure.protect(ent, "town_code", "approved_amount",
+                                labels={"town_code": tl}, firms_label="受益单位数（家）",
+                                value_label="核定金额（万元）", **kw)
+        pt.frame.index.name = "街镇"
+        a6.add(_protected_table(pt, "各街镇受益单位数及核定金额", "by_town"))
+        if "industry_div" in ent:
+            pi = disclosure.protect(ent, "industry_div", "approved_amount",
+                                    labels={"industry_div": _industry_names()},
+                                    firms_label="受益单位数（家）",
+                                    value_label="核定金额（万元）", **kw)
+            pi.frame.index.name = "行业大类"
+            a6.add(_protected_table(pi, "各行业大类受益单位数及核定金额", "by_industry"))
+        px = disclosure.protect(ent, ["town_code", "category"], "approved_amount",
+                                labels={"town_code": tl,
+                                        "category": factsmod.category_labels()}, **kw)
+        px.frame.index.name = "街镇"
+        a6.add(_protected_table(px, "各街镇分支持类别核定金额（万元）", "town_by_category"))
+        shown = pt.values.drop(index=pt.values.index[-1])
+        bf = shown.reset_index()
+        bf.columns = ["town", "firms", "amount"]
+        a6.add(_fig(charts.bars(bf, label="town", value="amount", xlabel="万元",
+                                suppressed=bf["amount"].isna().to_numpy()),
+                    "各街镇核定补贴金额（万元）", "town_amounts"))
+    out.append(a6)
+    return out
+
+
+def _table_names() -> dict[str, str]:
+    try:
+        from jdeval.data.contract import get_contract
+
+        return {k: t.zh for k, t in get_contract().tables.items()}
+    except Exception:  # noqa: BLE001 - names are cosmetic
+        return {}
+
+
+def _industry_names() -> dict[str, str]:
+    try:
+        import yaml
+
+        from jdeval import resources
+
+        p = resources.__path__[0] + "/district.yaml"
+        with open(p, encoding="utf-8") as fh:
+            d = yaml.safe_load(fh)
+        return {str(i["div"]): f"{i['div']} {i['name']}" for i in d.get("industries", [])}
+    except Exception:  # noqa: BLE001 - names are cosmetic
+        return {}
+
+
+def build_sections(inp: Inputs) -> list[Section]:
+    """All sections of the report in outline order."""
+    out: list[Section] = []
+    for fn in (_summary, _preface, _ch1, _ch2, _ch3, _ch4, _ch5, _ch6, _ch7, _annexes):
+        out += fn(inp)
+    return out

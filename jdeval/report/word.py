@@ -1,0 +1,284 @@
+"""Word (.docx) rendering of a :class:`~jdeval.report.document.Report`.
+
+Conventions of Chinese government documents (党政机关公文格式 GB/T 9704 style):
+body text in 仿宋 (FangSong / 仿宋_GB2312) with a two-character first-line indent,
+headings in 黑体 (SimHei), numbered 一、（一）1.; tables with borders and a repeated
+bold header row; figures embedded with captions (图1 …) and tables captioned above
+(表1 …); page numbers (a PAGE field) centred in the footer; a cover page without a
+page number.  The document only *names* the fonts (East-Asian names set through
+``w:eastAsia``); the reader's machine supplies them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+from jdeval.report.document import Figure, Paragraph, Report, Table
+from jdeval.report.html import table_rows
+
+__all__ = ["BODY_FONT", "HEADING_FONT", "write_docx"]
+
+BODY_FONT = ("FangSong", "仿宋_GB2312")  # (Latin name, East-Asian name)
+BODY_FALLBACK = "仿宋"
+HEADING_FONT = ("SimHei", "黑体")
+TABLE_FONT_SIZE = Pt(10.5)  # 五号
+BODY_SIZE = Pt(14)  # 四号
+_BLACK = RGBColor(0, 0, 0)
+_HEADING_SIZES = {0: Pt(16), 1: Pt(16), 2: Pt(14), 3: Pt(14)}
+
+
+def _fonts(rpr_owner, latin: str, east_asia: str) -> None:
+    """Set Latin and East-Asian font names on a run or style (w:rFonts)."""
+    rpr = rpr_owner.element.get_or_add_rPr() if hasattr(rpr_owner, "element") else rpr_owner
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = OxmlElement("w:rFonts")
+        rpr.insert(0, rfonts)
+    for attr, name in (("w:ascii", latin), ("w:hAnsi", latin), ("w:eastAsia", east_asia),
+                       ("w:cs", latin)):
+        rfonts.set(qn(attr), name)
+
+
+def _style_font(style, latin: str, east_asia: str, size, bold: bool | None = None,
+                colour: RGBColor | None = _BLACK) -> None:
+    style.font.name = latin
+    style.font.size = size
+    if bold is not None:
+        style.font.bold = bold
+    if colour is not None:
+        style.font.color.rgb = colour
+    _fonts(style.element.get_or_add_rPr(), latin, east_asia)
+
+
+def _setup_styles(doc) -> None:
+    st = doc.styles
+    _style_font(st["Normal"], BODY_FONT[0], BODY_FONT[1], BODY_SIZE)
+    pf = st["Normal"].paragraph_format
+    pf.line_spacing = 1.5
+    pf.space_after = Pt(0)
+    for lvl in (1, 2, 3):
+        s = st[f"Heading {lvl}"]
+        _style_font(s, HEADING_FONT[0], HEADING_FONT[1], _HEADING_SIZES[lvl], bold=lvl > 1)
+        s.font.italic = False
+        s.paragraph_format.space_before = Pt(12 if lvl == 1 else 6)
+        s.paragraph_format.space_after = Pt(6)
+        s.paragraph_format.keep_with_next = True
+    s = st["Title"]
+    _style_font(s, HEADING_FONT[0], HEADING_FONT[1], Pt(22), bold=True)
+    s.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    cap = st["Caption"]
+    _style_font(cap, HEADING_FONT[0], HEADING_FONT[1], Pt(10.5), bold=False)
+    cap.font.italic = False
+    cap.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def _run(par, text: str, *, size=None, bold=None, font=BODY_FONT):
+    r = par.add_run(text)
+    _fonts(r._r.get_or_add_rPr(), font[0], font[1])
+    if size is not None:
+        r.font.size = size
+    if bold is not None:
+        r.bold = bold
+    return r
+
+
+def _field(par, instr: str) -> None:
+    """Insert a complex field (e.g. ``PAGE``) into a paragraph."""
+    for kind, text in (("begin", None), ("instr", instr), ("separate", None),
+                       ("text", "1"), ("end", None)):
+        r = par.add_run()
+        if kind == "instr":
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = f" {text} "
+        elif kind == "text":
+            el = OxmlElement("w:t")
+            el.text = text
+        else:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        r._r.append(el)
+
+
+def _footer_page_numbers(section) -> None:
+    section.different_first_page_header_footer = True  # no number on the cover
+    par = section.footer.paragraphs[0]
+    par.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _run(par, "— ", size=Pt(12))
+    _field(par, "PAGE")
+    _run(par, " —", size=Pt(12))
+
+
+def _cell_text(cell, text: str, *, bold: bool = False, align=None) -> None:
+    cell.text = ""
+    par = cell.paragraphs[0]
+    par.paragraph_format.first_line_indent = Pt(0)
+    par.paragraph_format.line_spacing = 1.0
+    if align is not None:
+        par.alignment = align
+    _run(par, text, size=TABLE_FONT_SIZE, bold=bold)
+
+
+def _shade(cell, fill: str) -> None:
+    tcpr = cell._tc.get_or_add_tcPr()
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    tcpr.append(shd)
+
+
+def _borders(table) -> None:
+    """Explicit single borders on every edge (independent of the table style)."""
+    tblpr = table._tbl.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        el = OxmlElement(f"w:{edge}")
+        el.set(qn("w:val"), "single")
+        el.set(qn("w:sz"), "4")
+        el.set(qn("w:space"), "0")
+        el.set(qn("w:color"), "000000")
+        borders.append(el)
+    tblpr.append(borders)
+
+
+def _caption(doc, text: str) -> None:
+    par = doc.add_paragraph(style="Caption")
+    par.paragraph_format.first_line_indent = Pt(0)
+    par.paragraph_format.keep_with_next = True
+    _run(par, text, size=Pt(10.5), font=HEADING_FONT)
+
+
+def _note(doc, text: str) -> None:
+    par = doc.add_paragraph()
+    par.paragraph_format.first_line_indent = Pt(0)
+    par.paragraph_format.line_spacing = 1.0
+    _run(par, text, size=Pt(9))
+
+
+def _add_table(doc, t: Table) -> None:
+    header, rows = table_rows(t)
+    _caption(doc, f"{t.label} {t.caption}")
+    table = doc.add_table(rows=1 + len(rows), cols=len(header))
+    try:
+        table.style = doc.styles["Table Grid"]
+    except KeyError:  # pragma: no cover - the default template has it
+        pass
+    _borders(table)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    hdr = table.rows[0]
+    trpr = hdr._tr.get_or_add_trPr()
+    rep = OxmlElement("w:tblHeader")  # repeat the header row on each page
+    rep.set(qn("w:val"), "true")
+    trpr.append(rep)
+    for j, h in enumerate(header):
+        _cell_text(hdr.cells[j], h, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+        _shade(hdr.cells[j], "E8EEF4")
+    for i, row in enumerate(rows, 1):
+        cells = table.rows[i].cells
+        for j, c in enumerate(row):
+            _cell_text(cells[j], c["text"],
+                       align=WD_ALIGN_PARAGRAPH.RIGHT if c["num"] else None)
+    if t.footnote:
+        _note(doc, t.footnote)
+    doc.add_paragraph().paragraph_format.line_spacing = 0.8
+
+
+def _add_figure(doc, f: Figure, width_cm: float) -> None:
+    par = doc.add_paragraph()
+    par.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    par.paragraph_format.first_line_indent = Pt(0)
+    par.paragraph_format.keep_with_next = True
+    par.add_run().add_picture(io.BytesIO(f.png), width=Cm(width_cm))
+    _caption(doc, f"{f.label} {f.caption}")
+    if f.note:
+        _note(doc, f.note)
+
+
+def _add_paragraph(doc, p: Paragraph) -> None:
+    par = doc.add_paragraph()
+    if p.style == "note":
+        par.paragraph_format.first_line_indent = Pt(0)
+        _run(par, p.text, size=Pt(10.5))
+        return
+    par.paragraph_format.first_line_indent = Pt(2 * BODY_SIZE.pt)
+    par.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    _run(par, p.text, bold=True if p.style == "lead" else None)
+
+
+def _cover(doc, report: Report) -> None:
+    for _ in range(4):
+        doc.add_paragraph()
+    t = doc.add_paragraph(style="Title")
+    _run(t, report.title, size=Pt(22), bold=True, font=HEADING_FONT)
+    for _ in range(5):
+        doc.add_paragraph()
+    for k, v in report.cover.items():
+        par = doc.add_paragraph()
+        par.paragraph_format.left_indent = Cm(3)
+        _run(par, f"{k}：", bold=True, font=HEADING_FONT)
+        _run(par, v)
+    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+
+def build_document(report: Report):
+    """Build the python-docx ``Document`` of a report."""
+    doc = Document()
+    _setup_styles(doc)
+    sec = doc.sections[0]
+    sec.page_height, sec.page_width = Cm(29.7), Cm(21.0)  # A4
+    sec.top_margin, sec.bottom_margin = Cm(3.7), Cm(3.5)
+    sec.left_margin, sec.right_margin = Cm(2.8), Cm(2.6)
+    _footer_page_numbers(sec)
+    width = (sec.page_width - sec.left_margin - sec.right_margin) / 360000 * 0.95
+    core = doc.core_properties
+    core.title = report.title
+    core.subject = f"{report.year}年度绩效评价报告"
+    core.author = report.cover.get("评价机构", "")
+    _cover(doc, report)
+    first = True
+    for s in report.sections:
+        if s.page_break and not first:
+            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        first = False
+        lvl = max(1, s.level)
+        h = doc.add_heading(level=lvl)
+        if s.level == 0:
+            h.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _run(h, s.title, font=HEADING_FONT, size=_HEADING_SIZES[s.level])
+        for b in s.blocks:
+            if isinstance(b, Paragraph):
+                _add_paragraph(doc, b)
+            elif isinstance(b, Table):
+                _add_table(doc, b)
+            elif isinstance(b, Figure):
+                _add_figure(doc, b, width)
+    return doc
+
+
+def write_docx(report: Report, path: str | Path) -> Path:
+    """Write ``report`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = build_document(report)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            doc.save(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
