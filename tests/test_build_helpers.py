@@ -82,3 +82,13 @@ BUILD_TIME = re.compile(r'<td class="jd-build-time">[^<]*</td>')
 def normalise(html: str) -> str:
     """Remove the build-time line (the only part allowed to differ)."""
     return BUILD_TIME.sub('<td class="jd-build-time"></td>', html)
+
+
+def first_difference(a: str, b: str) -> str:
+    """The first differing line of two normalised texts (for assertion messages)."""
+    for i, (x, y) in enumerate(
+        zip(normalise(a).splitlines(), normalise(b).splitlines())
+    ):
+        if x != y:
+            return f"line {i + 1}:\n  {x[:300]}\n  {y[:300]}"
+    return "lengths differ"

@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from test_build_helpers import (
     external_refs,
+    first_difference,
     links,
     make_notebook,
     normalise,
@@ -235,27 +236,42 @@ def test_verify_without_manifest_is_config_error(tmp_path, capsys):
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_failure_leaves_previous_report_untouched(suite):
+def test_failure_leaves_previous_report_untouched(suite, tmp_path):
+    """A failing notebook: exit code 1, where and why, partial output kept aside.
+
+    The same build also shows code (``show_code``) in the page it did render.
+    """
     out = suite["out"]
     before = tree_digest(out)
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    shutil.copy(suite["nbs"] / "02_report.ipynb", nbs)
+    make_notebook(
+        nbs / "01_code.ipynb",
+        "year = 2024  # 年度 year",
+        [("md", "# X"), ("code", "answer = 40 + 2\nprint(answer)")],
+    )
     with pytest.raises(BuildError) as info:
         build(
             2023,
             data=suite["data"],
             out=out,
-            notebooks=suite["nbs"],
+            notebooks=nbs,
             check_data=False,
+            show_code=True,
             progress=lambda s: None,
         )
     err = info.value
     assert err.exit_code == 1
     text = err.render()
     assert "02_report" in text and "ValueError" in text and "坏数据 bad data" in text
-    assert "In[" in text
+    assert "In[" in text and "01_code" not in text
     failed = out.with_name("2024_failed")
     kept = failed / "notebooks" / "02_report.ipynb"
     assert str(kept) in text and kept.is_file()
     assert tree_digest(out) == before
+    shown = (failed / "01_code.html").read_text(encoding="utf-8")
+    assert "answer" in shown and "highlight" in shown  # code shown on request
 
 
 def test_identical_inputs_identical_pages(suite, tmp_path):
@@ -271,32 +287,10 @@ def test_identical_inputs_identical_pages(suite, tmp_path):
     for name in ("index.html", "01_plot.html", "02_report.html"):
         a = (suite["out"] / name).read_text(encoding="utf-8")
         b = (out2 / name).read_text(encoding="utf-8")
-        assert normalise(a) == normalise(b), name
+        assert normalise(a) == normalise(b), first_difference(a, b)
     ra = json.loads((suite["out"] / "results" / "02_report.json").read_text("utf-8"))
     rb = json.loads((out2 / "results" / "02_report.json").read_text("utf-8"))
     assert ra == rb
-
-
-def test_show_code(tmp_path):
-    nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    make_notebook(
-        nbs / "01_x.ipynb",
-        "year = 2024  # 年度 year",
-        [("md", "# X"), ("code", "z = 40 + 2\nprint(z)")],
-    )
-    (tmp_path / "d").mkdir()
-    out = build(
-        2024,
-        data=tmp_path / "d",
-        out=tmp_path / "r",
-        notebooks=nbs,
-        check_data=False,
-        show_code=True,
-        progress=lambda s: None,
-    )
-    text = (out / "01_x.html").read_text(encoding="utf-8")
-    assert "40" in text and "z" in text and "highlight" in text
 
 
 def test_bad_parameters_listed_together(tmp_path):

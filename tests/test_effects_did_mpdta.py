@@ -45,8 +45,12 @@ def _fit(data, case):
 
 def _ids(case):
     return "-".join(
-        [case["est_method"], case["control_group"], "lpop" if case["xformla"] else "nocov",
-         case["base_period"]]
+        [
+            case["est_method"],
+            case["control_group"],
+            "lpop" if case["xformla"] else "nocov",
+            case["base_period"],
+        ]
     )
 
 
@@ -60,7 +64,9 @@ def _close(a, b, tol=TOL):
 
 def test_published_r_point_estimates(mpdta):
     pub = REF["r_published"]
-    res = att_gt(mpdta, yname="lemp", tname="year", idname="countyreal", gname="first.treat")
+    res = att_gt(
+        mpdta, yname="lemp", tname="year", idname="countyreal", gname="first.treat"
+    )
     f = res.to_frame().set_index(["group", "time"])
     for year, val in pub["att_gt_2004"].items():
         assert f.loc[(2004, int(year)), "estimate"] == pytest.approx(val, abs=5e-5)
@@ -69,7 +75,9 @@ def test_published_r_point_estimates(mpdta):
     for e, val in pub["dynamic_e"].items():
         assert de[int(e)] == pytest.approx(val, abs=5e-5)
     assert dyn.overall_att == pytest.approx(pub["dynamic_overall"], abs=5e-5)
-    assert res.aggregate("group").overall_att == pytest.approx(pub["group_overall"], abs=5e-5)
+    assert res.aggregate("group").overall_att == pytest.approx(
+        pub["group_overall"], abs=5e-5
+    )
     # R did prints "P-value for pre-test of parallel trends assumption: 0.16812"
     assert res.pretest().p_value == pytest.approx(0.16812, abs=5e-6)
 

@@ -70,8 +70,12 @@ def test_on_time_and_deadline():
     assert list(got) == [1.0, 1.0, 0.0, 1.0]
     assert F.deadline(got).f == pytest.approx(0.75)
     # after the deadline nothing undisbursed is on track; disbursed after due is late
-    got = F.on_time(["2026-11-01", "2026-01-01"], [None, "2027-01-05"],
-                    due=due, eval_date="2027-02-01")
+    got = F.on_time(
+        ["2026-11-01", "2026-01-01"],
+        [None, "2027-01-05"],
+        due=due,
+        eval_date="2027-02-01",
+    )
     assert list(got) == [0.0, 0.0]
     assert not F.deadline([]).applicable
 
@@ -106,8 +110,17 @@ def test_trend():
 
 @pytest.mark.parametrize(
     ("total", "grade"),
-    [(100, "优"), (90, "优"), (89.996, "优"), (89.994, "良"), (80, "良"),
-     (79.99, "中"), (60, "中"), (59.99, "差"), (0, "差")],
+    [
+        (100, "优"),
+        (90, "优"),
+        (89.996, "优"),
+        (89.994, "良"),
+        (80, "良"),
+        (79.99, "中"),
+        (60, "中"),
+        (59.99, "差"),
+        (0, "差"),
+    ],
 )
 def test_grade_bands_inclusive_lower(total, grade):
     assert F.grade(total) == grade
@@ -115,8 +128,14 @@ def test_grade_bands_inclusive_lower(total, grade):
 
 def test_redistribute_within_and_across_groups():
     w = {"C1": 4, "C2": 4, "C3": 4, "C4": 3, "O1": 15, "P2": 10}
-    g = {"C1": "成本", "C2": "成本", "C3": "成本", "C4": "成本", "O1": "产出",
-         "P2": "预算执行率"}
+    g = {
+        "C1": "成本",
+        "C2": "成本",
+        "C3": "成本",
+        "C4": "成本",
+        "O1": "产出",
+        "P2": "预算执行率",
+    }
     ok = dict.fromkeys(w, True) | {"C3": False}
     eff = F.redistribute(w, ok, g)
     assert eff["C3"] == 0
@@ -128,10 +147,13 @@ def test_redistribute_within_and_across_groups():
     eff = F.redistribute(w, ok, g)
     assert eff["O1"] == pytest.approx(15 + 10 * 15 / 30)
     assert sum(eff.values()) == pytest.approx(40)
-    assert F.redistribute(w, ok, g, policy="zero") == {k: float(v) for k, v in w.items()}
+    assert F.redistribute(w, ok, g, policy="zero") == {
+        k: float(v) for k, v in w.items()
+    }
 
 
 def test_on_time_accepts_datetime_series():
     s = pd.Series(pd.to_datetime(["2024-01-01"]))
-    assert list(F.on_time(s, pd.Series([pd.NaT]), due="2026-12-31",
-                          eval_date="2024-03-01")) == [1.0]
+    assert list(
+        F.on_time(s, pd.Series([pd.NaT]), due="2026-12-31", eval_date="2024-03-01")
+    ) == [1.0]

@@ -21,7 +21,6 @@ from jdeval.data.loading import (
     load,
     validate,
 )
-from jdeval.data.synth import synthesize
 
 __all__ = [
     "Dataset",
@@ -35,3 +34,10 @@ __all__ = [
     "synthesize",
     "validate",
 ]
+
+
+def synthesize(out=None, *, seed: int = 2024, firms: int = 1200) -> Dataset:
+    """Generate the synthetic Jiading dataset; see :func:`jdeval.data.synth.synthesize`."""
+    from jdeval.data.synth import synthesize as _synthesize
+
+    return _synthesize(out, seed=seed, firms=firms)

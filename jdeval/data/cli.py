@@ -46,7 +46,9 @@ def register(subparsers) -> None:
         description="检查数据文件夹或 Excel 工作簿，列出全部错误、发现与提示。"
         " Check a data folder or workbook; list every error, finding and warning.",
     )
-    p.add_argument("path", help="数据文件夹或 .xlsx 工作簿 / data folder or .xlsx workbook")
+    p.add_argument(
+        "path", help="数据文件夹或 .xlsx 工作簿 / data folder or .xlsx workbook"
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(handler=_validate)
 
@@ -58,6 +60,9 @@ def register(subparsers) -> None:
     )
     s.add_argument("--seed", type=int, default=2024)
     s.add_argument("--firms", type=int, default=1200)
-    s.add_argument("--out", default=None, help="输出文件夹 / output folder "
-                   "(default: $JDEVAL_DATA or data/synthetic)")
+    s.add_argument(
+        "--out",
+        default=None,
+        help="输出文件夹 / output folder (default: $JDEVAL_DATA or data/synthetic)",
+    )
     s.set_defaults(handler=_synth)

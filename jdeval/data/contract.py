@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -162,11 +162,7 @@ class Table:
 
     def empty_frame(self):
         """An empty DataFrame with this table's columns and dtypes."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            {c.name: pd.Series([], dtype=c.dtype) for c in self.columns.values()}
-        )
+        return _empty_frame(self.name).copy()
 
 
 @dataclass(frozen=True)
@@ -198,6 +194,16 @@ class Contract:
         return None
 
 
+@cache
+def _empty_frame(name: str):
+    import pandas as pd
+
+    table = get_contract()[name]
+    return pd.DataFrame(
+        {c.name: pd.Series([], dtype=c.dtype) for c in table.columns.values()}
+    )
+
+
 def _year_like(name: str) -> bool:
     return name == "year" or name.endswith("_year") and name != "first_award_year"
 
@@ -218,7 +224,9 @@ def _build(raw: dict[str, Any]) -> Contract:
                 cmin, cmax = ymin, ymax
             if cname == "first_award_year":
                 cmax = ymax
-            aliases = {str(k): str(v) for k, v in (c.get("value_aliases") or {}).items()}
+            aliases = {
+                str(k): str(v) for k, v in (c.get("value_aliases") or {}).items()
+            }
             cols[cname] = Column(
                 name=cname,
                 type=ctype,
@@ -256,7 +264,10 @@ def get_contract() -> Contract:
     -------
     Contract
     """
-    text = resources.files("jdeval.resources").joinpath("contract.yaml").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("jdeval.resources")
+        .joinpath("contract.yaml")
+        .read_text(encoding="utf-8")
     )
-    return _build(yaml.safe_load(text))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return _build(yaml.load(text, Loader=loader))  # noqa: S506 (safe loader)

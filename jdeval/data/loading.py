@@ -42,9 +42,14 @@ __all__ = [
 _PARSE_MSG = {
     "type_number": ("应为数值（万元等）", "must be a number"),
     "type_integer": ("应为整数", "must be an integer"),
-    "type_date": ("无法识别的日期（可用 2024-03-05、2024/3/5、2024年3月5日）",
-                  "unrecognised date (use 2024-03-05, 2024/3/5 or 2024年3月5日)"),
-    "type_bool": ("应为 是/否（true/false、1/0）", "must be yes/no (true/false, 1/0, 是/否)"),
+    "type_date": (
+        "无法识别的日期（可用 2024-03-05、2024/3/5、2024年3月5日）",
+        "unrecognised date (use 2024-03-05, 2024/3/5 or 2024年3月5日)",
+    ),
+    "type_bool": (
+        "应为 是/否（true/false、1/0）",
+        "must be yes/no (true/false, 1/0, 是/否)",
+    ),
     "enum": ("不是允许的取值", "is not an allowed value"),
     "type_text": ("无法识别", "unreadable"),
 }
@@ -100,7 +105,9 @@ class ValidationReport:
             "problems": [p.to_dict() for p in self.problems],
         }
 
-    def render(self, fmt: Literal["text", "json"] = "text", *, max_findings: int = 20) -> str:
+    def render(
+        self, fmt: Literal["text", "json"] = "text", *, max_findings: int = 20
+    ) -> str:
         """Human summary (Chinese first) or JSON."""
         if fmt == "json":
             return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
@@ -164,6 +171,14 @@ def _typed_tables(
             rows[name] = np.zeros(0, dtype=int)
             continue
         present.add(name)
+        if rt.frame.empty:
+            problems.warning(
+                "empty_table",
+                f"数据表 {name}（{t.zh}）没有数据行",
+                f"Table {name} ({t.en}) has no data rows",
+                file=files[name],
+                table=name,
+            )
         for u in rt.unknown_columns:
             problems.warning(
                 "extra_column",
@@ -178,7 +193,7 @@ def _typed_tables(
         missing_cols = []
         for col in t.columns.values():
             if col.name not in df.columns:
-                out[col.name] = pd.Series(pd.NA, index=df.index).astype(col.dtype)
+                out[col.name] = _empty_column(col.dtype, df.index)
                 if not col.optional:
                     missing_cols.append(col.name)
                     problems.error(
@@ -204,7 +219,9 @@ def _typed_tables(
                     column=col.name,
                     values=raw_vals,
                 )
-            out[col.name] = values.astype(col.dtype) if str(values.dtype) != col.dtype else values
+            out[col.name] = (
+                values.astype(col.dtype) if str(values.dtype) != col.dtype else values
+            )
         typed = pd.DataFrame(out)
         tables[name] = typed
         rows[name] = np.asarray(rt.rows)
@@ -214,13 +231,20 @@ def _typed_tables(
     return tables, rows, present, ck
 
 
+def _empty_column(dtype: str, index) -> pd.Series:
+    fill = {"float64": np.nan, "datetime64[ns]": pd.NaT}.get(dtype, pd.NA)
+    return pd.Series(fill, index=index, dtype=dtype)
+
+
 def _check_present_columns(ck, contract, name, typed, rows, missing_cols):
     """Column rules, skipping columns absent from the file (already reported)."""
     if not missing_cols:
         check_columns(ck, contract, name, typed, rows)
         return
     t = contract[name]
-    sub_table = replace(t, columns={c: v for c, v in t.columns.items() if c not in missing_cols})
+    sub_table = replace(
+        t, columns={c: v for c, v in t.columns.items() if c not in missing_cols}
+    )
     sub_contract = replace(contract, tables={**contract.tables, name: sub_table})
     check_columns(ck, sub_contract, name, typed, rows)
 
@@ -280,6 +304,8 @@ def validate(path: str | Path) -> ValidationReport:
     contract = get_contract()
     problems = ProblemList()
     entries = discover(path, contract, problems)
+    if not path.exists():
+        return ValidationReport(source=path, problems=problems.items)
     raw: dict[str, RawTable | None] = {}
     files: dict[str, Path] = {}
     for name, file, sheet in entries:
@@ -301,8 +327,12 @@ def validate(path: str | Path) -> ValidationReport:
         try:
             truth = json.loads(tj.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            problems.warning("truth_unreadable", "truth.json 无法读取", "truth.json unreadable",
-                             file="truth.json")
+            problems.warning(
+                "truth_unreadable",
+                "truth.json 无法读取",
+                "truth.json unreadable",
+                file="truth.json",
+            )
     return _finish(path, raw, problems, files, truth)
 
 

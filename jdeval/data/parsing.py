@@ -25,10 +25,29 @@ __all__ = ["parse_column", "is_blank", "BOOL_TRUE", "BOOL_FALSE", "parse_date_va
 
 #: Cells treated as empty (besides whitespace).
 MISSING_TOKENS = frozenset(
-    {"", "nan", "none", "null", "na", "n/a", "#n/a", "nat", "-", "—", "--", "／", "/", "无数据"}
+    {
+        "",
+        "nan",
+        "none",
+        "null",
+        "na",
+        "n/a",
+        "#n/a",
+        "nat",
+        "-",
+        "—",
+        "--",
+        "／",
+        "/",
+        "无数据",
+    }
 )
-BOOL_TRUE = frozenset({"true", "t", "1", "1.0", "yes", "y", "是", "对", "√", "✓", "有", "已"})
-BOOL_FALSE = frozenset({"false", "f", "0", "0.0", "no", "n", "否", "错", "×", "✗", "无", "未"})
+BOOL_TRUE = frozenset(
+    {"true", "t", "1", "1.0", "yes", "y", "是", "对", "√", "✓", "有", "已"}
+)
+BOOL_FALSE = frozenset(
+    {"false", "f", "0", "0.0", "no", "n", "否", "错", "×", "✗", "无", "未"}
+)
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _DATE_RE = re.compile(r"^(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?$")
@@ -147,7 +166,11 @@ def _bools(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _ids(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_float_dtype(s):  # e.g. industry_div read as 36.0
-        s = s.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
+        s = s.map(
+            lambda v: (
+                "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v))
+            )
+        )
     t = _as_text(s)
     ascii_ok = t.str.isascii().fillna(True)
     if not ascii_ok.all():
@@ -177,6 +200,110 @@ def _enum(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     return out.astype("str"), bad
 
 
+#: Columns up to this length are parsed cell by cell (pandas' per-call overhead
+#: dominates for small tables); longer ones with vectorised pandas operations.
+SMALL = 4000
+
+
+def _cell_text(v) -> str | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return None
+    x = str(v).strip()
+    return None if x.lower() in MISSING_TOKENS else x
+
+
+def _cell_number(x: str, percent: bool) -> float:
+    try:
+        return float(x)
+    except ValueError:
+        return _clean_number(x, percent=percent)
+
+
+def _cell(x: str, col: Column, lookup: dict[str, str] | None):
+    """Parse one non-empty cell; ``None`` if it cannot be parsed."""
+    kind = col.type
+    if kind in ("money", "float", "int"):
+        v = _cell_number(x, col.unit == "%")
+        if np.isnan(v):
+            return None
+        if kind == "int":
+            return int(v) if float(v).is_integer() else None
+        return v
+    if kind == "date":
+        return parse_date_value(x)
+    if kind == "bool":
+        low = x.lower()
+        if low in BOOL_TRUE:
+            return True
+        if low in BOOL_FALSE:
+            return False
+        low = _nfkc(x).lower()
+        return True if low in BOOL_TRUE else (False if low in BOOL_FALSE else None)
+    y = x if x.isascii() else _nfkc(x)
+    if _INT_FLOAT_RE.match(y):
+        y = y.split(".")[0]
+    if kind == "enum":
+        if y in (col.values or ()):
+            return y
+        return (lookup or {}).get(y.lower())
+    if kind == "uscc":
+        return y.upper()
+    return y
+
+
+def _parse_small(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
+    lookup = None
+    if col.type == "enum":
+        lookup = {_nfkc(k).lower(): k for k in col.values or ()}
+        lookup.update({_nfkc(k).lower(): v for k, v in col.value_aliases.items()})
+    vals, bad = [], []
+    for v in s.tolist():
+        if isinstance(v, (pd.Timestamp, datetime)) and col.type == "date":
+            vals.append(pd.Timestamp(v))
+            bad.append(False)
+            continue
+        if isinstance(v, (bool, np.bool_)) and col.type == "bool":
+            vals.append(bool(v))
+            bad.append(False)
+            continue
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+            v, bool
+        ):
+            if isinstance(v, float) and np.isnan(v):
+                v = None
+            elif col.type in ("money", "float"):
+                vals.append(float(v))
+                bad.append(False)
+                continue
+            elif float(v).is_integer():
+                v = str(int(v))
+        x = _cell_text(v)
+        if x is None:
+            default = col.value_aliases.get("") if col.type == "enum" else None
+            vals.append(default)
+            bad.append(False)
+            continue
+        p = _cell(x, col, lookup)
+        vals.append(p)
+        bad.append(p is None)
+    idx = s.index
+    if col.type in ("money", "float"):
+        out = pd.Series(
+            [np.nan if v is None else v for v in vals], index=idx, dtype="float64"
+        )
+    elif col.type == "int":
+        out = pd.Series(pd.array(vals, dtype="Int64"), index=idx)
+    elif col.type == "date":
+        out = pd.Series(
+            pd.to_datetime(pd.Series(vals, index=idx, dtype=object)), index=idx
+        ).astype("datetime64[ns]")
+    elif col.type == "bool":
+        out = pd.Series(pd.array(vals, dtype="boolean"), index=idx)
+    else:
+        out = pd.Series(vals, index=idx, dtype="str")
+    return out, pd.Series(bad, index=idx, dtype=bool)
+
+
 def parse_column(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
     """Parse one column to its contract dtype.
 
@@ -193,6 +320,18 @@ def parse_column(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
         Typed series; mask of non-empty cells that failed; the rule code for them.
     """
     kind = col.type
+    code = {
+        "money": "type_number",
+        "float": "type_number",
+        "int": "type_integer",
+        "date": "type_date",
+        "bool": "type_bool",
+        "enum": "enum",
+        "uscc": "uscc",
+    }
+    if len(s) <= SMALL:
+        v, bad = _parse_small(s, col)
+        return v, bad, code.get(kind, "type_text")
     if kind in ("money", "float"):
         v, bad = _numeric(s, percent=col.unit == "%")
         return v, bad, "type_number"

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from jdeval.data.contract import Contract, Table, normalize_header
-from jdeval.errors import Problem, ProblemList
+from jdeval.errors import ProblemList
 
 __all__ = ["RawTable", "discover", "read_table_file", "decode_bytes"]
 
@@ -112,7 +112,9 @@ def discover(path: Path, contract: Contract, problems: ProblemList) -> list[tupl
     return found
 
 
-def _workbook_sheets(path: Path, contract: Contract, problems: ProblemList) -> list[tuple]:
+def _workbook_sheets(
+    path: Path, contract: Contract, problems: ProblemList
+) -> list[tuple]:
     try:
         import openpyxl
 
@@ -154,7 +156,9 @@ def _workbook_sheets(path: Path, contract: Contract, problems: ProblemList) -> l
 
 
 # --------------------------------------------------------------------- decoding
-def decode_bytes(data: bytes, file: str, problems: ProblemList, table: str) -> str | None:
+def decode_bytes(
+    data: bytes, file: str, problems: ProblemList, table: str
+) -> str | None:
     """Decode CSV bytes: BOM, UTF-8, else GB18030; detect mixed encodings."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -216,7 +220,9 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv_grid(path: Path, problems: ProblemList, table: str) -> pd.DataFrame | None:
+def _read_csv_grid(
+    path: Path, problems: ProblemList, table: str
+) -> pd.DataFrame | None:
     data = path.read_bytes()
     if not data.strip():
         problems.error(
@@ -246,27 +252,21 @@ def _read_csv_grid(path: Path, problems: ProblemList, table: str) -> pd.DataFram
     except pd.errors.ParserError as exc:
         grid = _read_ragged(text, sep, path, problems, table, exc)
     except pd.errors.EmptyDataError:
-        problems.error("empty_file", "文件为空", "The file is empty", file=path.name, table=table)
+        problems.error(
+            "empty_file", "文件为空", "The file is empty", file=path.name, table=table
+        )
         return None
     return grid
 
 
 def _read_ragged(text, sep, path, problems, table, exc) -> pd.DataFrame:
-    """Rows with more cells than the header: read them all and report each."""
+    """Rows of unequal length (title rows, unquoted commas): read all, pad to the widest.
+
+    Cells beyond the header are reported by :func:`_frame_from_grid`.
+    """
     rows = list(csv.reader(io.StringIO(text), delimiter=sep))
-    width = len(rows[0]) if rows else 0
-    for i, r in enumerate(rows, 1):
-        if len(r) > width and any(c.strip() for c in r[width:]):
-            problems.error(
-                "extra_cells",
-                f"第 {i} 行有 {len(r)} 个单元格，多于表头的 {width} 列（可能含未加引号的逗号）",
-                f"Line {i} has {len(r)} cells, more than the {width} header columns "
-                "(an unquoted comma?)",
-                file=path.name,
-                table=table,
-                row=i,
-            )
-    rows = [(r + [""] * width)[:width] for r in rows]
+    width = max((len(r) for r in rows), default=0)
+    rows = [r + [""] * (width - len(r)) for r in rows]
     return pd.DataFrame(rows, dtype="str")
 
 
@@ -351,9 +351,26 @@ def _frame_from_grid(
         )
     hmap = t.header_map()
     header = list(grid.iloc[h])
+    named = [j for j, raw in enumerate(header) if normalize_header(raw)]
+    width = named[-1] + 1 if named else 0
     keep: dict[int, str] = {}
     unknown: list[str] = []
-    for j, raw in enumerate(header):
+    if grid.shape[1] > width:
+        beyond = grid.iloc[h + 1 :, width:].apply(
+            lambda c: c.astype(str).str.strip() != ""
+        )
+        for i in np.flatnonzero(beyond.any(axis=1).to_numpy()):
+            n_cells = width + int(np.flatnonzero(beyond.iloc[i].to_numpy())[-1]) + 1
+            problems.error(
+                "extra_cells",
+                f"该行有 {n_cells} 个单元格，多于表头的 {width} 列（可能含未加引号的逗号）",
+                f"The row has {n_cells} cells, more than the {width} header columns "
+                "(an unquoted comma?)",
+                file=where,
+                table=t.name,
+                row=h + 2 + int(i),
+            )
+    for j, raw in enumerate(header[:width]):
         key = normalize_header(raw)
         if not key:
             if (grid.iloc[h + 1 :, j].astype(str).str.strip() != "").any():
@@ -380,9 +397,7 @@ def _frame_from_grid(
     frame.columns = list(keep.values())
     frame = frame.reset_index(drop=True)
     # drop fully blank rows and trailing 合计 rows
-    text = frame.astype(str).apply(lambda c: c.str.strip())
-    blank = (text == "").all(axis=1).to_numpy() if len(frame.columns) else np.ones(len(frame), bool)
-    first = text.iloc[:, 0].str.lower().isin(_TOTAL_WORDS).to_numpy() if len(frame.columns) else blank
+    blank, first = _blank_and_total_rows(frame)
     for i in np.flatnonzero(first & ~blank):
         problems.warning(
             "total_row",
@@ -395,6 +410,31 @@ def _frame_from_grid(
     mask = ~(blank | first)
     frame = frame.loc[mask].reset_index(drop=True)
     return RawTable(t.name, file, sheet, frame, rows[mask], unknown)
+
+
+def _blank_and_total_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of rows whose cells are all blank, and of 合计/total rows."""
+    n = len(frame)
+    if not len(frame.columns):
+        return np.ones(n, bool), np.zeros(n, bool)
+    if frame.size <= 200_000:  # cell by cell is faster than pandas for small tables
+        rows = frame.to_numpy(dtype=object).tolist()
+        blank = np.array([all(not str(c).strip() for c in r) for r in rows], dtype=bool)
+        first = np.array(
+            [str(r[0]).strip().lower() in _TOTAL_WORDS for r in rows], dtype=bool
+        )
+        return blank, first
+    lens = frame.apply(lambda c: c.astype(str).str.strip().str.len())
+    blank = (lens == 0).all(axis=1).to_numpy()
+    first = (
+        frame.iloc[:, 0]
+        .astype(str)
+        .str.strip()
+        .str.lower()
+        .isin(_TOTAL_WORDS)
+        .to_numpy()
+    )
+    return blank, first
 
 
 def read_table_file(
@@ -432,6 +472,8 @@ def read_table_file(
     if grid is None:
         return None
     if grid.empty:
-        problems.error("empty_file", "文件为空", "The file is empty", file=file.name, table=name)
+        problems.error(
+            "empty_file", "文件为空", "The file is empty", file=file.name, table=name
+        )
         return None
     return _frame_from_grid(grid, t, file, sheet, problems)

@@ -80,8 +80,17 @@ class Checker:
         if self._count[key] > MAX_PER_RULE:
             return
         self.items.append(
-            Problem(severity, code, zh, en, file=self.files.get(table), table=table,
-                    row=None if row is None else int(row), column=column, value=_val(value))
+            Problem(
+                severity,
+                code,
+                zh,
+                en,
+                file=self.files.get(table),
+                table=table,
+                row=None if row is None else int(row),
+                column=column,
+                value=_val(value),
+            )
         )
 
     def many(self, severity, code, zh, en, *, table, rows, column=None, values=None):
@@ -96,10 +105,13 @@ class Checker:
             if n > MAX_PER_RULE:
                 out.append(
                     Problem(
-                        severity, code,
+                        severity,
+                        code,
                         f"同类问题另有 {n - MAX_PER_RULE} 处未逐一列出（共 {n} 处）",
                         f"{n - MAX_PER_RULE} more of the same not listed ({n} in total)",
-                        file=self.files.get(table), table=table, column=column,
+                        file=self.files.get(table),
+                        table=table,
+                        column=column,
                     )
                 )
         return out
@@ -109,7 +121,9 @@ def _rows(rownums: np.ndarray, mask) -> np.ndarray:
     return rownums[np.asarray(mask, dtype=bool)]
 
 
-def check_columns(ck: Checker, contract: Contract, name: str, df: pd.DataFrame, rows) -> None:
+def check_columns(
+    ck: Checker, contract: Contract, name: str, df: pd.DataFrame, rows
+) -> None:
     """Required values, ranges, enum and USCC rules of one table."""
     t = contract[name]
     for col in t.columns.values():
@@ -117,10 +131,18 @@ def check_columns(ck: Checker, contract: Contract, name: str, df: pd.DataFrame, 
         if not col.nullable:
             miss = s.isna().to_numpy()
             if miss.any():
-                ck.many("error", "missing_value", f"{col.zh}（{col.name}）不能为空",
-                        f"{col.name} ({col.en}) must not be empty", table=name,
-                        rows=_rows(rows, miss), column=col.name)
-        if col.type in ("money", "float", "int") and (col.min is not None or col.max is not None):
+                ck.many(
+                    "error",
+                    "missing_value",
+                    f"{col.zh}（{col.name}）不能为空",
+                    f"{col.name} ({col.en}) must not be empty",
+                    table=name,
+                    rows=_rows(rows, miss),
+                    column=col.name,
+                )
+        if col.type in ("money", "float", "int") and (
+            col.min is not None or col.max is not None
+        ):
             v = s.astype("float64")
             low = (v < col.min).fillna(False).to_numpy() if col.min is not None else 0
             high = (v > col.max).fillna(False).to_numpy() if col.max is not None else 0
@@ -129,32 +151,59 @@ def check_columns(ck: Checker, contract: Contract, name: str, df: pd.DataFrame, 
             bad = np.asarray(low | high, dtype=bool)
             if bad.any():
                 if col.type == "money" and np.any(low):
-                    zh, en, code = (f"{col.zh}不能为负数", f"{col.name} must not be negative",
-                                    "negative")
+                    zh, en, code = (
+                        f"{col.zh}不能为负数",
+                        f"{col.name} must not be negative",
+                        "negative",
+                    )
                 else:
                     rng = f"{col.min if col.min is not None else ''}–{col.max if col.max is not None else ''}"
-                    zh, en, code = (f"{col.zh}超出允许范围 {rng}",
-                                    f"{col.name} outside the allowed range {rng}", "range")
-                ck.many("error", code, zh, en, table=name, rows=_rows(rows, bad),
-                        column=col.name, values=s[bad].tolist())
+                    zh, en, code = (
+                        f"{col.zh}超出允许范围 {rng}",
+                        f"{col.name} outside the allowed range {rng}",
+                        "range",
+                    )
+                ck.many(
+                    "error",
+                    code,
+                    zh,
+                    en,
+                    table=name,
+                    rows=_rows(rows, bad),
+                    column=col.name,
+                    values=s[bad].tolist(),
+                )
         if col.type == "date":
             lo, hi = pd.Timestamp(contract.date_min), pd.Timestamp(contract.date_max)
             bad = ((s < lo) | (s > hi)).fillna(False).to_numpy()
             if bad.any():
-                ck.many("error", "date_range",
-                        f"{col.zh}超出合理日期范围 {contract.date_min} 至 {contract.date_max}",
-                        f"{col.name} outside {contract.date_min} … {contract.date_max}",
-                        table=name, rows=_rows(rows, bad), column=col.name,
-                        values=s[bad].tolist())
+                ck.many(
+                    "error",
+                    "date_range",
+                    f"{col.zh}超出合理日期范围 {contract.date_min} 至 {contract.date_max}",
+                    f"{col.name} outside {contract.date_min} … {contract.date_max}",
+                    table=name,
+                    rows=_rows(rows, bad),
+                    column=col.name,
+                    values=s[bad].tolist(),
+                )
         if col.type == "uscc":
             vals = s.to_numpy(dtype=object)
-            bad = np.array([isinstance(v, str) and not is_valid_uscc(v) for v in vals], bool)
+            bad = np.array(
+                [isinstance(v, str) and not is_valid_uscc(v) for v in vals], bool
+            )
             if bad.any():
-                ck.many("error", "uscc",
-                        "统一社会信用代码无效（应为 18 位且校验码符合 GB 32100-2015）",
-                        "Invalid unified social credit code (18 characters with a GB "
-                        "32100-2015 check digit)", table=name, rows=_rows(rows, bad),
-                        column=col.name, values=vals[bad].tolist())
+                ck.many(
+                    "error",
+                    "uscc",
+                    "统一社会信用代码无效（应为 18 位且校验码符合 GB 32100-2015）",
+                    "Invalid unified social credit code (18 characters with a GB "
+                    "32100-2015 check digit)",
+                    table=name,
+                    rows=_rows(rows, bad),
+                    column=col.name,
+                    values=vals[bad].tolist(),
+                )
 
 
 def check_primary_key(ck: Checker, contract: Contract, name: str, df, rows) -> None:
@@ -170,14 +219,22 @@ def check_primary_key(ck: Checker, contract: Contract, name: str, df, rows) -> N
         if key not in first_row:
             first_row[key] = r
             continue
-        ck.add("error", "pk_duplicate",
-               f"主键重复：{'+'.join(pk)} = {key}，与第 {first_row[key]} 行相同（每个键只能有一行）",
-               f"Duplicate key {'+'.join(pk)} = {key}, same as row {first_row[key]} "
-               "(one row per key)", table=name, row=r, column=pk[-1], value=key)
+        ck.add(
+            "error",
+            "pk_duplicate",
+            f"主键重复：{'+'.join(pk)} = {key}，与第 {first_row[key]} 行相同（每个键只能有一行）",
+            f"Duplicate key {'+'.join(pk)} = {key}, same as row {first_row[key]} "
+            "(one row per key)",
+            table=name,
+            row=r,
+            column=pk[-1],
+            value=key,
+        )
 
 
-def check_foreign_keys(ck: Checker, contract: Contract, tables: dict, rows: dict,
-                       present: set[str]) -> None:
+def check_foreign_keys(
+    ck: Checker, contract: Contract, tables: dict, rows: dict, present: set[str]
+) -> None:
     for name, t in contract.tables.items():
         df = tables[name]
         for col in t.columns.values():
@@ -190,15 +247,21 @@ def check_foreign_keys(ck: Checker, contract: Contract, tables: dict, rows: dict
             s = df[col.name]
             bad = (s.notna() & ~s.astype(str).isin(ref)).to_numpy()
             if bad.any():
-                ck.many("error", "fk",
-                        f"{col.zh} 在 {ref_t} 表中不存在（外键 {col.fk}）",
-                        f"{col.name} not found in table {ref_t} (foreign key {col.fk})",
-                        table=name, rows=_rows(rows[name], bad), column=col.name,
-                        values=s[bad].tolist())
+                ck.many(
+                    "error",
+                    "fk",
+                    f"{col.zh} 在 {ref_t} 表中不存在（外键 {col.fk}）",
+                    f"{col.name} not found in table {ref_t} (foreign key {col.fk})",
+                    table=name,
+                    rows=_rows(rows[name], bad),
+                    column=col.name,
+                    values=s[bad].tolist(),
+                )
 
 
-def check_awards(ck: Checker, contract: Contract, tables: dict, rows: dict,
-                 present: set[str]) -> None:
+def check_awards(
+    ck: Checker, contract: Contract, tables: dict, rows: dict, present: set[str]
+) -> None:
     """Error rules and compliance findings of the awards table."""
     a = tables["awards"]
     if a.empty:
@@ -211,28 +274,47 @@ def check_awards(ck: Checker, contract: Contract, tables: dict, rows: dict,
         cur = a[c]
         bad = (cur.notna() & prev_val.notna() & (cur < prev_val)).to_numpy()
         for i in np.flatnonzero(bad):
-            ck.add("error", "date_order",
-                   f"{contract['awards'].columns[c].zh}早于{contract['awards'].columns[prev_name.iloc[i]].zh}"
-                   "（应为 申报 ≤ 评审 ≤ 公示开始 ≤ 公示结束 ≤ 批准 ≤ 拨付）",
-                   f"{c} is before {prev_name.iloc[i]} (expected application ≤ review ≤ "
-                   "publicity start ≤ publicity end ≤ approval ≤ disbursement)",
-                   table="awards", row=r[i], column=c, value=cur.iloc[i])
+            ck.add(
+                "error",
+                "date_order",
+                f"{contract['awards'].columns[c].zh}早于{contract['awards'].columns[prev_name.iloc[i]].zh}"
+                "（应为 申报 ≤ 评审 ≤ 公示开始 ≤ 公示结束 ≤ 批准 ≤ 拨付）",
+                f"{c} is before {prev_name.iloc[i]} (expected application ≤ review ≤ "
+                "publicity start ≤ publicity end ≤ approval ≤ disbursement)",
+                table="awards",
+                row=r[i],
+                column=c,
+                value=cur.iloc[i],
+            )
         upd = cur.notna()
         prev_val = prev_val.where(~upd, cur)
         prev_name = prev_name.where(~upd, c)
     over = (a["disbursed_amount"] > a["approved_amount"]).fillna(False).to_numpy()
     if over.any():
-        ck.many("error", "disbursed_gt_approved", "已拨付金额大于核定补贴金额",
-                "disbursed_amount exceeds approved_amount", table="awards",
-                rows=_rows(r, over), column="disbursed_amount",
-                values=a.loc[over, "disbursed_amount"].tolist())
+        ck.many(
+            "error",
+            "disbursed_gt_approved",
+            "已拨付金额大于核定补贴金额",
+            "disbursed_amount exceeds approved_amount",
+            table="awards",
+            rows=_rows(r, over),
+            column="disbursed_amount",
+            values=a.loc[over, "disbursed_amount"].tolist(),
+        )
     for btype, col in (("enterprise", "firm_id"), ("provider", "provider_id")):
-        miss = ((a["beneficiary_type"] == btype) & a[col].isna()).fillna(False).to_numpy()
+        miss = (
+            ((a["beneficiary_type"] == btype) & a[col].isna()).fillna(False).to_numpy()
+        )
         if miss.any():
-            ck.many("error", "missing_value",
-                    f"受益主体为 {btype} 时 {col} 不能为空",
-                    f"{col} is required when beneficiary_type is {btype}", table="awards",
-                    rows=_rows(r, miss), column=col)
+            ck.many(
+                "error",
+                "missing_value",
+                f"受益主体为 {btype} 时 {col} 不能为空",
+                f"{col} is required when beneficiary_type is {btype}",
+                table="awards",
+                rows=_rows(r, miss),
+                column=col,
+            )
 
     # findings on approved awards
     ok = a["status"].isin(APPROVED_STATUSES).fillna(False).to_numpy()
@@ -240,29 +322,61 @@ def check_awards(ck: Checker, contract: Contract, tables: dict, rows: dict,
     cap = a["cap_amount"].fillna(caps)
     over_cap = ok & (a["approved_amount"] > cap).fillna(False).to_numpy()
     if over_cap.any():
-        ck.many("finding", "over_cap", "核定补贴金额超过该类别补贴标准/上限",
-                "approved_amount exceeds the category cap", table="awards",
-                rows=_rows(r, over_cap), column="approved_amount",
-                values=a.loc[over_cap, "approved_amount"].tolist())
-    diag_fee = ok & ((a["category"] == "DIAG")
-                     & (a["approved_amount"] > a["eligible_cost"])).fillna(False).to_numpy()
+        ck.many(
+            "finding",
+            "over_cap",
+            "核定补贴金额超过该类别补贴标准/上限",
+            "approved_amount exceeds the category cap",
+            table="awards",
+            rows=_rows(r, over_cap),
+            column="approved_amount",
+            values=a.loc[over_cap, "approved_amount"].tolist(),
+        )
+    diag_fee = (
+        ok
+        & ((a["category"] == "DIAG") & (a["approved_amount"] > a["eligible_cost"]))
+        .fillna(False)
+        .to_numpy()
+    )
     if diag_fee.any():
-        ck.many("finding", "over_eligible_cost", "诊断补贴超过实际支付的诊断费用",
-                "DIAG award exceeds the diagnosis fee paid", table="awards",
-                rows=_rows(r, diag_fee), column="approved_amount",
-                values=a.loc[diag_fee, "approved_amount"].tolist())
+        ck.many(
+            "finding",
+            "over_eligible_cost",
+            "诊断补贴超过实际支付的诊断费用",
+            "DIAG award exceeds the diagnosis fee paid",
+            table="awards",
+            rows=_rows(r, diag_fee),
+            column="approved_amount",
+            values=a.loc[diag_fee, "approved_amount"].tolist(),
+        )
     for flag, (zh, en) in _O2.items():
-        bad = ok & (a[flag] == False).fillna(False).to_numpy()  # noqa: E712
+        bad = ok & a[flag].eq(False).fillna(False).to_numpy()
         if bad.any():
-            ck.many("finding", f"o2_{flag}", f"补贴审核不规范：{zh}", f"Review compliance: {en}",
-                    table="awards", rows=_rows(r, bad), column=flag)
-    inconsistent = ok & (
-        (a["amount_within_cap"] == True) & (a["approved_amount"] > cap)  # noqa: E712
-    ).fillna(False).to_numpy()
+            ck.many(
+                "finding",
+                f"o2_{flag}",
+                f"补贴审核不规范：{zh}",
+                f"Review compliance: {en}",
+                table="awards",
+                rows=_rows(r, bad),
+                column=flag,
+            )
+    inconsistent = (
+        ok
+        & (a["amount_within_cap"].eq(True) & (a["approved_amount"] > cap))
+        .fillna(False)
+        .to_numpy()
+    )
     if inconsistent.any():
-        ck.many("warning", "flag_inconsistent", "“金额未超标准”标记为是，但金额超过上限",
-                "amount_within_cap is true but the amount exceeds the cap", table="awards",
-                rows=_rows(r, inconsistent), column="amount_within_cap")
+        ck.many(
+            "warning",
+            "flag_inconsistent",
+            "“金额未超标准”标记为是，但金额超过上限",
+            "amount_within_cap is true but the amount exceeds the cap",
+            table="awards",
+            rows=_rows(r, inconsistent),
+            column="amount_within_cap",
+        )
     pub = a[["publicity_start", "publicity_end"]].notna().all(axis=1).to_numpy() & ok
     if pub.any():
         start = a.loc[pub, "publicity_start"].to_numpy().astype("datetime64[D]")
@@ -271,81 +385,152 @@ def check_awards(ck: Checker, contract: Contract, tables: dict, rows: dict,
         short = np.zeros(len(a), bool)
         short[np.flatnonzero(pub)[wd < contract.min_publicity_days]] = True
         if short.any():
-            ck.many("finding", "publicity_short",
-                    f"公示期少于 {contract.min_publicity_days} 个工作日",
-                    f"Publicity shorter than {contract.min_publicity_days} working days",
-                    table="awards", rows=_rows(r, short), column="publicity_end")
+            ck.many(
+                "finding",
+                "publicity_short",
+                f"公示期少于 {contract.min_publicity_days} 个工作日",
+                f"Publicity shorter than {contract.min_publicity_days} working days",
+                table="awards",
+                rows=_rows(r, short),
+                column="publicity_end",
+            )
     lag = (a["disbursement_date"] - a["approval_date"]).dt.days
     late = ok & (lag > contract.late_payment_days).fillna(False).to_numpy()
     if late.any():
-        ck.many("finding", "late_payment",
-                f"批准后超过 {contract.late_payment_days} 天才拨付",
-                f"Disbursed more than {contract.late_payment_days} days after approval",
-                table="awards", rows=_rows(r, late), column="disbursement_date",
-                values=lag[late].tolist())
+        ck.many(
+            "finding",
+            "late_payment",
+            f"批准后超过 {contract.late_payment_days} 天才拨付",
+            f"Disbursed more than {contract.late_payment_days} days after approval",
+            table="awards",
+            rows=_rows(r, late),
+            column="disbursement_date",
+            values=lag[late].tolist(),
+        )
     latest = pd.concat([a[c] for c in AWARD_DATE_ORDER]).max()
     if pd.notna(latest):
         waiting = (latest - a["approval_date"]).dt.days
-        overdue = ok & (a["disbursement_date"].isna() & (waiting > contract.late_payment_days)
-                        ).fillna(False).to_numpy()
+        overdue = (
+            ok
+            & (a["disbursement_date"].isna() & (waiting > contract.late_payment_days))
+            .fillna(False)
+            .to_numpy()
+        )
         if overdue.any():
-            ck.many("finding", "undisbursed_overdue",
-                    f"批准超过 {contract.late_payment_days} 天仍未拨付",
-                    f"Still not disbursed more than {contract.late_payment_days} days after "
-                    "approval", table="awards", rows=_rows(r, overdue),
-                    column="disbursement_date", values=waiting[overdue].tolist())
-    claw = (a["clawback"] == True).fillna(False).to_numpy() | (  # noqa: E712
-        a["status"] == "clawed_back").fillna(False).to_numpy()
+            ck.many(
+                "finding",
+                "undisbursed_overdue",
+                f"批准超过 {contract.late_payment_days} 天仍未拨付",
+                f"Still not disbursed more than {contract.late_payment_days} days after "
+                "approval",
+                table="awards",
+                rows=_rows(r, overdue),
+                column="disbursement_date",
+                values=waiting[overdue].tolist(),
+            )
+    claw = (
+        a["clawback"].eq(True).fillna(False).to_numpy()
+        | (a["status"] == "clawed_back").fillna(False).to_numpy()
+    )
     if claw.any():
-        ck.many("finding", "clawback", "补贴资金被追回", "Subsidy clawed back",
-                table="awards", rows=_rows(r, claw), column="clawback")
-    objection = ok & (a["publicity_objection_resolved"] == False).fillna(False).to_numpy()  # noqa: E712
+        ck.many(
+            "finding",
+            "clawback",
+            "补贴资金被追回",
+            "Subsidy clawed back",
+            table="awards",
+            rows=_rows(r, claw),
+            column="clawback",
+        )
+    objection = (
+        ok & a["publicity_objection_resolved"].eq(False).fillna(False).to_numpy()
+    )
     if objection.any():
-        ck.many("finding", "objection_unresolved", "公示异议未处理",
-                "Publicity objection unresolved", table="awards",
-                rows=_rows(r, objection), column="publicity_objection_resolved")
+        ck.many(
+            "finding",
+            "objection_unresolved",
+            "公示异议未处理",
+            "Publicity objection unresolved",
+            table="awards",
+            rows=_rows(r, objection),
+            column="publicity_objection_resolved",
+        )
     if "firm_year" in present and not tables["firm_year"].empty:
         fy = tables["firm_year"]
         above = fy.set_index(["firm_id", "year"])["is_above_scale"]
         above = above[~above.index.duplicated()]
-        diag = ok & (a["category"] == "DIAG").fillna(False).to_numpy() & a["firm_id"].notna().to_numpy()
+        diag = (
+            ok
+            & (a["category"] == "DIAG").fillna(False).to_numpy()
+            & a["firm_id"].notna().to_numpy()
+        )
         if diag.any():
-            idx = pd.MultiIndex.from_arrays([a.loc[diag, "firm_id"], a.loc[diag, "batch_year"]])
+            idx = pd.MultiIndex.from_arrays(
+                [a.loc[diag, "firm_id"], a.loc[diag, "batch_year"]]
+            )
             flag = above.reindex(idx).to_numpy()
             bad = np.zeros(len(a), bool)
-            bad[np.flatnonzero(diag)[pd.array(flag, dtype="boolean") == False]] = True  # noqa: E712
+            bad[
+                np.flatnonzero(diag)[
+                    pd.Series(pd.array(flag, dtype="boolean"))
+                    .eq(False)
+                    .fillna(False)
+                    .to_numpy()
+                ]
+            ] = True
             if bad.any():
-                ck.many("finding", "diag_not_above_scale", "诊断补贴企业在申报年度不是规上企业",
-                        "DIAG beneficiary not above designated size in the batch year",
-                        table="awards", rows=_rows(r, bad), column="firm_id",
-                        values=a.loc[bad, "firm_id"].tolist())
+                ck.many(
+                    "finding",
+                    "diag_not_above_scale",
+                    "诊断补贴企业在申报年度不是规上企业",
+                    "DIAG beneficiary not above designated size in the batch year",
+                    table="awards",
+                    rows=_rows(r, bad),
+                    column="firm_id",
+                    values=a.loc[bad, "firm_id"].tolist(),
+                )
 
 
-def check_other(ck: Checker, contract: Contract, tables: dict, rows: dict,
-                present: set[str]) -> None:
+def check_other(
+    ck: Checker, contract: Contract, tables: dict, rows: dict, present: set[str]
+) -> None:
     """Rules of the remaining tables."""
     d = tables["diagnoses"]
     if not d.empty:
         bad = (d["report_date"] < d["offline_diag_date"]).fillna(False).to_numpy()
         if bad.any():
-            ck.many("error", "date_order", "诊断报告日期早于线下诊断日期",
-                    "report_date is before offline_diag_date", table="diagnoses",
-                    rows=_rows(rows["diagnoses"], bad), column="report_date",
-                    values=d.loc[bad, "report_date"].tolist())
+            ck.many(
+                "error",
+                "date_order",
+                "诊断报告日期早于线下诊断日期",
+                "report_date is before offline_diag_date",
+                table="diagnoses",
+                rows=_rows(rows["diagnoses"], bad),
+                column="report_date",
+                values=d.loc[bad, "report_date"].tolist(),
+            )
     f = tables["firms"]
     if not f.empty:
         div = pd.to_numeric(f["industry_div"], errors="coerce")
         bad = (f["industry_div"].notna() & ~div.between(13, 43)).to_numpy()
         if bad.any():
-            ck.many("finding", "not_manufacturing", "行业大类不在制造业 13–43 范围内，不符合申报条件",
-                    "industry_div outside manufacturing 13–43 (not eligible)", table="firms",
-                    rows=_rows(rows["firms"], bad), column="industry_div",
-                    values=f.loc[bad, "industry_div"].tolist())
+            ck.many(
+                "finding",
+                "not_manufacturing",
+                "行业大类不在制造业 13–43 范围内，不符合申报条件",
+                "industry_div outside manufacturing 13–43 (not eligible)",
+                table="firms",
+                rows=_rows(rows["firms"], bad),
+                column="industry_div",
+                values=f.loc[bad, "industry_div"].tolist(),
+            )
     fy = tables["firm_year"]
     a = tables["awards"]
     if not fy.empty and "awards" in present:
-        ent = a[(a["beneficiary_type"] == "enterprise").fillna(False)
-                & a["status"].isin(["approved", "disbursed"]).fillna(False)]
+        ent = a[
+            (a["beneficiary_type"] == "enterprise").fillna(False)
+            & a["status"].isin(["approved", "disbursed"]).fillna(False)
+        ]
         first = ent.groupby("firm_id")["batch_year"].min()
         stated = fy.groupby("firm_id")["first_award_year"].max()
         expected = first.reindex(stated.index).fillna(0).astype("int64")
@@ -354,8 +539,14 @@ def check_other(ck: Checker, contract: Contract, tables: dict, rows: dict,
             firm_rows = fy.reset_index(drop=True).groupby("firm_id").head(1)
             rmap = dict(zip(firm_rows["firm_id"], rows["firm_year"][firm_rows.index]))
             for fid in stated.index[mism.to_numpy()]:
-                ck.add("warning", "first_award_year",
-                       f"首次获补年度与补贴表不一致（补贴表为 {int(expected[fid])}）",
-                       f"first_award_year disagrees with the awards table "
-                       f"(awards say {int(expected[fid])})", table="firm_year",
-                       row=rmap.get(fid), column="first_award_year", value=int(stated[fid]))
+                ck.add(
+                    "warning",
+                    "first_award_year",
+                    f"首次获补年度与补贴表不一致（补贴表为 {int(expected[fid])}）",
+                    f"first_award_year disagrees with the awards table "
+                    f"(awards say {int(expected[fid])})",
+                    table="firm_year",
+                    row=rmap.get(fid),
+                    column="first_award_year",
+                    value=int(stated[fid]),
+                )

@@ -17,9 +17,10 @@ Production (all logs; truth["production"])::
 
     omega*_it = (1 - rho)·omega_bar + rho·omega*_i,t-1 + xi_it     xi ~ N(0, sd_xi)
     omega_it  = omega*_it + delta_it                                planted TFP effect
-    l_it      = c_l + 1.15·s_i + phi·(omega_it - omega_bar) + eta_it   (partial knowledge
-                                                                   of omega plus
-                                                                   optimisation noise)
+    l_it      = c_l + 1.15·s_i + phi·(omega_it - xi_it/2 - omega_bar) + eta_it
+                                            (partial knowledge of omega: half of this
+                                             year's innovation is unknown; eta is
+                                             optimisation noise)
     K_it      = (1 - dep)·K_i,t-1 + I_i,t-1                        predetermined capital
     log VA_it = beta_k·k_it + beta_l·l_it + omega_it + eps_it       eps i.i.d. measurement
     log M_it  = m0 + beta_k·k_it + beta_l·l_it + a_omega·omega_it   deterministic and
@@ -93,12 +94,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
 from jdeval.data.contract import TABLE_ORDER, get_contract
 from jdeval.data.uscc import make_uscc
@@ -170,13 +171,21 @@ class SynthParams:
     tau_share: float = 0.5
     delta_tfp: float = 0.035
     ramp: tuple[float, float, float] = (0.5, 0.85, 1.0)
-    cohort_mult: tuple[tuple[int, float], ...] = ((2023, 1.2), (2024, 1.0), (2025, 0.85))
+    cohort_mult: tuple[tuple[int, float], ...] = (
+        (2023, 1.2),
+        (2024, 1.0),
+        (2025, 0.85),
+    )
     # per-1,200-firm counts (scaled with the number of firms)
     new_funded: tuple[tuple[int, int], ...] = ((2023, 75), (2024, 62), (2025, 58))
     repeat_funded: tuple[tuple[int, int], ...] = ((2023, 0), (2024, 15), (2025, 20))
     rejected: tuple[tuple[int, int], ...] = ((2023, 22), (2024, 26), (2025, 28))
     clawed_back: tuple[tuple[int, int], ...] = ((2023, 1), (2024, 1), (2025, 0))
-    offline_diagnoses: tuple[tuple[int, int], ...] = ((2023, 108), (2024, 126), (2025, 138))
+    offline_diagnoses: tuple[tuple[int, int], ...] = (
+        (2023, 108),
+        (2024, 126),
+        (2025, 138),
+    )
     recognitions: tuple[tuple[int, int], ...] = (
         (2021, 8),
         (2022, 14),
@@ -189,9 +198,16 @@ class SynthParams:
 # Injected compliance rates per batch year.
 _RATES: dict[int, dict[str, Any]] = {
     2023: {
-        "cap_violation_rate": {"DIAG": 0.03, "SF_DISTRICT": 0.08, "SF_CITY_DEMO": 0.0,
-                               "PROVIDER": 0.0, "LOAN_INTEREST": 0.0, "ID_RESOLUTION": 0.05,
-                               "IIP_PLATFORM": 0.0, "SCENE": 0.05},
+        "cap_violation_rate": {
+            "DIAG": 0.03,
+            "SF_DISTRICT": 0.08,
+            "SF_CITY_DEMO": 0.0,
+            "PROVIDER": 0.0,
+            "LOAN_INTEREST": 0.0,
+            "ID_RESOLUTION": 0.05,
+            "IIP_PLATFORM": 0.0,
+            "SCENE": 0.05,
+        },
         "o2_procedural_fail_rate": 0.08,
         "late_tail_rate": 0.10,
         "undisbursed_rate": 0.02,
@@ -200,9 +216,16 @@ _RATES: dict[int, dict[str, Any]] = {
         "response_rate": 0.86,
     },
     2024: {
-        "cap_violation_rate": {"DIAG": 0.03, "SF_DISTRICT": 0.06, "SF_CITY_DEMO": 0.0,
-                               "PROVIDER": 0.0, "LOAN_INTEREST": 0.0, "ID_RESOLUTION": 0.05,
-                               "IIP_PLATFORM": 0.0, "SCENE": 0.05},
+        "cap_violation_rate": {
+            "DIAG": 0.03,
+            "SF_DISTRICT": 0.06,
+            "SF_CITY_DEMO": 0.0,
+            "PROVIDER": 0.0,
+            "LOAN_INTEREST": 0.0,
+            "ID_RESOLUTION": 0.05,
+            "IIP_PLATFORM": 0.0,
+            "SCENE": 0.05,
+        },
         "o2_procedural_fail_rate": 0.05,
         "late_tail_rate": 0.07,
         "undisbursed_rate": 0.02,
@@ -211,9 +234,16 @@ _RATES: dict[int, dict[str, Any]] = {
         "response_rate": 0.89,
     },
     2025: {
-        "cap_violation_rate": {"DIAG": 0.02, "SF_DISTRICT": 0.04, "SF_CITY_DEMO": 0.0,
-                               "PROVIDER": 0.0, "LOAN_INTEREST": 0.0, "ID_RESOLUTION": 0.03,
-                               "IIP_PLATFORM": 0.0, "SCENE": 0.03},
+        "cap_violation_rate": {
+            "DIAG": 0.02,
+            "SF_DISTRICT": 0.04,
+            "SF_CITY_DEMO": 0.0,
+            "PROVIDER": 0.0,
+            "LOAN_INTEREST": 0.0,
+            "ID_RESOLUTION": 0.03,
+            "IIP_PLATFORM": 0.0,
+            "SCENE": 0.03,
+        },
         "o2_procedural_fail_rate": 0.04,
         "late_tail_rate": 0.06,
         "undisbursed_rate": 0.02,
@@ -230,30 +260,114 @@ _COMPLAINTS = {  # (type, substantiated, resolved) per year; 追回 added per cl
 }
 
 _DOCUMENTS = [
-    ("D01", "嘉定区推进制造业智能化改造和数字化转型行动计划(2023-2025年)", "", "行动计划",
-     "2023-05-30", "2025-12-31", "五大行动;目标任务"),
-    ("D02", "嘉定区关于推进制造业智能化改造和数字化转型的若干政策", "嘉经规〔2023〕1号", "政策",
-     "2023-08-01", "2025-12-31", "支持方向;补贴标准;申报条件;专家评审;公示;追回;绩效评价"),
-    ("D03", "嘉定区产业发展专项资金管理办法", "嘉经规〔2022〕2号", "资金管理办法",
-     "2022-06-15", "2026-06-30", "资金拨付;监督检查;追回;绩效管理"),
-    ("D04", "嘉定区智改数转项目专家评审细则", "", "评审细则",
-     "2023-08-20", "2025-12-31", "专家评审;回避;评分标准"),
-    ("D05", "2023年度嘉定区智改数转若干政策申报指南", "", "申报指南",
-     "2023-08-25", "2023-12-31", "申报条件;申报材料;公示"),
-    ("D06", "2024年度嘉定区制造业企业智能化改造和数字化转型若干政策申报指南", "", "申报指南",
-     "2024-08-09", "2024-12-31", "申报条件;申报材料;公示"),
-    ("D07", "2025年度嘉定区智改数转若干政策申报指南", "", "申报指南",
-     "2025-08-08", "2025-12-31", "申报条件;申报材料;公示"),
-    ("D08", "2024年度财政政策绩效目标申报表(推进制造业智能化改造和数字化转型)", "", "绩效目标",
-     "2024-01-20", "2024-12-31", "绩效目标;绩效指标"),
-    ("D09", "2023年度智改数转政策绩效自评报告", "", "绩效自评",
-     "2024-03-28", "", "绩效自评"),
-    ("D10", "2025年度财政政策绩效目标申报表(推进制造业智能化改造和数字化转型)", "", "绩效目标",
-     "2025-01-18", "2025-12-31", "绩效目标;绩效指标"),
-    ("D11", "2024年度智改数转政策绩效自评报告", "", "绩效自评",
-     "2025-03-26", "", "绩效自评"),
-    ("D12", "智改数转若干政策实施情况评估及修订工作方案", "", "政策评估",
-     "2025-09-15", "", "政策评估;延续修订"),
+    (
+        "D01",
+        "嘉定区推进制造业智能化改造和数字化转型行动计划(2023-2025年)",
+        "",
+        "行动计划",
+        "2023-05-30",
+        "2025-12-31",
+        "五大行动;目标任务",
+    ),
+    (
+        "D02",
+        "嘉定区关于推进制造业智能化改造和数字化转型的若干政策",
+        "嘉经规〔2023〕1号",
+        "政策",
+        "2023-08-01",
+        "2025-12-31",
+        "支持方向;补贴标准;申报条件;专家评审;公示;追回;绩效评价",
+    ),
+    (
+        "D03",
+        "嘉定区产业发展专项资金管理办法",
+        "嘉经规〔2022〕2号",
+        "资金管理办法",
+        "2022-06-15",
+        "2026-06-30",
+        "资金拨付;监督检查;追回;绩效管理",
+    ),
+    (
+        "D04",
+        "嘉定区智改数转项目专家评审细则",
+        "",
+        "评审细则",
+        "2023-08-20",
+        "2025-12-31",
+        "专家评审;回避;评分标准",
+    ),
+    (
+        "D05",
+        "2023年度嘉定区智改数转若干政策申报指南",
+        "",
+        "申报指南",
+        "2023-08-25",
+        "2023-12-31",
+        "申报条件;申报材料;公示",
+    ),
+    (
+        "D06",
+        "2024年度嘉定区制造业企业智能化改造和数字化转型若干政策申报指南",
+        "",
+        "申报指南",
+        "2024-08-09",
+        "2024-12-31",
+        "申报条件;申报材料;公示",
+    ),
+    (
+        "D07",
+        "2025年度嘉定区智改数转若干政策申报指南",
+        "",
+        "申报指南",
+        "2025-08-08",
+        "2025-12-31",
+        "申报条件;申报材料;公示",
+    ),
+    (
+        "D08",
+        "2024年度财政政策绩效目标申报表(推进制造业智能化改造和数字化转型)",
+        "",
+        "绩效目标",
+        "2024-01-20",
+        "2024-12-31",
+        "绩效目标;绩效指标",
+    ),
+    (
+        "D09",
+        "2023年度智改数转政策绩效自评报告",
+        "",
+        "绩效自评",
+        "2024-03-28",
+        "",
+        "绩效自评",
+    ),
+    (
+        "D10",
+        "2025年度财政政策绩效目标申报表(推进制造业智能化改造和数字化转型)",
+        "",
+        "绩效目标",
+        "2025-01-18",
+        "2025-12-31",
+        "绩效目标;绩效指标",
+    ),
+    (
+        "D11",
+        "2024年度智改数转政策绩效自评报告",
+        "",
+        "绩效自评",
+        "2025-03-26",
+        "",
+        "绩效自评",
+    ),
+    (
+        "D12",
+        "智改数转若干政策实施情况评估及修订工作方案",
+        "",
+        "政策评估",
+        "2025-09-15",
+        "",
+        "政策评估;延续修订",
+    ),
 ]
 
 
@@ -262,8 +376,10 @@ def _scaled(pairs: tuple[tuple[int, int], ...], n_firms: int) -> dict[int, int]:
 
 
 def _district() -> dict[str, Any]:
-    text = resources.files("jdeval.resources").joinpath("district.yaml").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("jdeval.resources")
+        .joinpath("district.yaml")
+        .read_text(encoding="utf-8")
     )
     return yaml.safe_load(text)
 
@@ -317,15 +433,22 @@ def _simulate_panel(rng, p: SynthParams, lat: dict[str, np.ndarray], tau: np.nda
             (1 - p.rho) * p.omega_bar + p.rho * omega_star[:, t - 1] + xi[:, t]
         )
     omega = omega_star + p.delta_tfp * tau
+    # labour is chosen knowing omega except half of this year's innovation
+    known = omega - 0.5 * xi
     emp = np.maximum(
-        1, np.round(np.exp(p.c_l + 1.15 * s[:, None] + p.phi * (omega - p.omega_bar) + eta))
+        1,
+        np.round(
+            np.exp(p.c_l + 1.15 * s[:, None] + p.phi * (known - p.omega_bar) + eta)
+        ),
     )
     part = (pi[:, None] + e_part + p.tau_z * tau) > 0
     tr = np.where(part, np.exp(kbar[:, None] + p.c_tr + u_amt + p.tau_x * tau), 0.0)
     tr = np.round(tr, 2)
     share = _expit(-0.7 + 0.5 * d[:, None] + v_share + p.tau_share * tau)
     dig = np.round(share * tr, 2)
-    base = p.dep * np.exp(kbar[:, None]) * np.exp(0.3 * (omega - p.omega_bar) + nu - 0.03)
+    base = (
+        p.dep * np.exp(kbar[:, None]) * np.exp(0.3 * (omega - p.omega_bar) + nu - 0.03)
+    )
     inv = np.round(base, 2) + tr
     cap = np.empty((n, T))
     cap[:, 0] = np.exp(k0)
@@ -358,8 +481,12 @@ def _outcomes(w: dict[str, np.ndarray], revenue: np.ndarray) -> dict[str, np.nda
     }
 
 
-def _revenue(rng, w: dict[str, np.ndarray], shocks: np.ndarray) -> tuple[np.ndarray, ...]:
-    gross = np.round((w["value_added"] + w["intermediate_inputs"]) * np.exp(shocks[0]), 2)
+def _revenue(
+    rng, w: dict[str, np.ndarray], shocks: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    gross = np.round(
+        (w["value_added"] + w["intermediate_inputs"]) * np.exp(shocks[0]), 2
+    )
     revenue = np.round(gross * np.exp(shocks[1]), 2)
     return gross, revenue
 
@@ -388,7 +515,9 @@ def generate_tables(
     if n < 100:
         raise ValueError("firms must be at least 100")
     ss = np.random.SeedSequence(seed)
-    r_firm, r_panel, r_sel, r_award, r_side = (np.random.default_rng(c) for c in ss.spawn(5))
+    r_firm, r_panel, r_sel, r_award, r_side = (
+        np.random.default_rng(c) for c in ss.spawn(5)
+    )
     dist = _district()
     contract = get_contract()
     caps = contract.caps()
@@ -418,8 +547,12 @@ def generate_tables(
     key_industry = np.array([inds[i]["key"] for i in ind_idx])
     foreign_p = np.where(industry_div == "36", 0.30, 0.15)
     u = r_firm.random(n)
-    ownership = np.where(u < foreign_p, "外资", np.where(u < foreign_p + 0.08, "港澳台", "内资"))
-    founded = np.clip(np.round(2004 - 4 * s + r_firm.normal(0, 7, n)), 1980, 2018).astype(int)
+    ownership = np.where(
+        u < foreign_p, "外资", np.where(u < foreign_p + 0.08, "港澳台", "内资")
+    )
+    founded = np.clip(
+        np.round(2004 - 4 * s + r_firm.normal(0, 7, n)), 1980, 2018
+    ).astype(int)
     is_zjtx = r_firm.random(n) < _expit(-2.0 + 0.8 * d - 0.3 * np.abs(s))
     is_high_tech = r_firm.random(n) < _expit(-0.8 + 0.6 * d + 0.3 * s)
     town_codes = towns["town_code"].to_numpy()[town_idx]
@@ -465,7 +598,8 @@ def generate_tables(
     ramp = np.array(p.ramp)
     tau = np.where(
         treated[:, None] & (ev >= 0),
-        ramp[np.clip(ev, 0, 2)] * np.vectorize(lambda g: mult.get(g, 0.0))(first_year)[:, None],
+        ramp[np.clip(ev, 0, 2)]
+        * np.vectorize(lambda g: mult.get(g, 0.0))(first_year)[:, None],
         0.0,
     )
     state = r_panel.bit_generator.state
@@ -473,7 +607,10 @@ def generate_tables(
     r_panel.bit_generator.state = state
     w1 = _simulate_panel(r_panel, p, lat, tau)
     rev_shocks = np.stack(
-        [r_panel.normal(0, 0.02, size=tau.shape), r_panel.normal(-0.02, 0.03, size=tau.shape)]
+        [
+            r_panel.normal(0, 0.02, size=tau.shape),
+            r_panel.normal(-0.02, 0.03, size=tau.shape),
+        ]
     )
     gross0, revenue0 = _revenue(r_panel, w0, rev_shocks)
     gross1, revenue1 = _revenue(r_panel, w1, rev_shocks)
@@ -486,8 +623,11 @@ def generate_tables(
     year_col = np.tile(yrs, n)
     flat = {k: v.reshape(-1) for k, v in w1.items()}
     revenue = revenue1.reshape(-1)
-    rd_int = np.where(r_panel.random(n * nT) < 0.2, r_panel.uniform(0, 0.003, n * nT),
-                      np.exp(r_panel.normal(np.log(0.025), 0.5, n * nT)))
+    rd_int = np.where(
+        r_panel.random(n * nT) < 0.2,
+        r_panel.uniform(0, 0.003, n * nT),
+        np.exp(r_panel.normal(np.log(0.025), 0.5, n * nT)),
+    )
     margin = r_panel.normal(0.05, 0.05, n * nT)
     profit = np.round(revenue * margin, 2)
     tax = np.round(np.maximum(0, revenue * 0.03 + 0.25 * np.maximum(profit, 0)), 2)
@@ -496,7 +636,7 @@ def generate_tables(
     mat_fixed = r_panel.normal(0, 0.5, n)
     latent = (0.85 * d + mat_fixed)[:, None] + 0.15 * (yrs[None, :] - 2023) + 0.4 * tau
     latent = np.maximum.accumulate(latent, axis=1)
-    cuts = stats.norm.ppf([0.30, 0.60, 0.85, 0.97, 0.995])
+    cuts = np.array([NormalDist().inv_cdf(q) for q in (0.30, 0.60, 0.85, 0.97, 0.995)])
     maturity = np.searchsorted(cuts, latent)
 
     firm_year = pd.DataFrame(
@@ -523,7 +663,12 @@ def generate_tables(
     # ---- providers -------------------------------------------------------
     n_prov = 45
     intro = np.concatenate(
-        [r_side.integers(2019, 2023, 18), np.full(8, 2023), np.full(9, 2024), np.full(10, 2025)]
+        [
+            r_side.integers(2019, 2023, 18),
+            np.full(8, 2023),
+            np.full(9, 2024),
+            np.full(10, 2025),
+        ]
     )
     ptype = r_side.choice(
         ["市智能工厂评估诊断机构", "数字化转型服务商", "系统集成商", "工业互联网平台"],
@@ -536,12 +681,15 @@ def generate_tables(
             "provider_id": [f"P{i + 1:03d}" for i in range(n_prov)],
             "name_masked": [f"服务商{i + 1:03d}(脱敏)" for i in range(n_prov)],
             "type": ptype,
-            "on_city_list": (ptype == "市智能工厂评估诊断机构") | (r_side.random(n_prov) < 0.4),
+            "on_city_list": (ptype == "市智能工厂评估诊断机构")
+            | (r_side.random(n_prov) < 0.4),
             "registered_in_jiading": r_side.random(n_prov) < 0.7,
             "introduced_year": intro,
         }
     )
-    diag_providers = providers.loc[providers["type"] == "市智能工厂评估诊断机构", "provider_id"]
+    diag_providers = providers.loc[
+        providers["type"] == "市智能工厂评估诊断机构", "provider_id"
+    ]
     diag_providers = diag_providers.to_numpy()
 
     # ---- awards ----------------------------------------------------------
@@ -553,19 +701,29 @@ def generate_tables(
     diagnoses = _make_diagnoses(
         r_side, p, n, awards, firm_year, firm_ids, diag_providers, maturity, yrs
     )
-    providers["n_jiading_firms_served"] = (
-        diagnoses.groupby("provider_id")["firm_id"].nunique().reindex(providers["provider_id"])
-        .fillna(0).to_numpy().astype(np.int64)
-        + r_side.integers(0, 25, n_prov)
-    )
+    providers["n_jiading_firms_served"] = diagnoses.groupby("provider_id")[
+        "firm_id"
+    ].nunique().reindex(providers["provider_id"]).fillna(0).to_numpy().astype(
+        np.int64
+    ) + r_side.integers(0, 25, n_prov)
 
     # ---- recognitions, sf_level, flags -----------------------------------
     recognitions = _make_recognitions(r_side, p, n, awards, firm_ids, maturity, yrs)
     rank_names = {v: k for k, v in _SF_RANK.items()}
-    rec_rank = recognitions["level"].map(
-        {"区级智能工厂": 1, "市智能工厂": 2, "市示范性智能工厂": 3, "市标杆性智能工厂": 4,
-         "国家智能制造示范工厂": 5}
-    ).fillna(0).astype(int)
+    rec_rank = (
+        recognitions["level"]
+        .map(
+            {
+                "区级智能工厂": 1,
+                "市智能工厂": 2,
+                "市示范性智能工厂": 3,
+                "市标杆性智能工厂": 4,
+                "国家智能制造示范工厂": 5,
+            }
+        )
+        .fillna(0)
+        .astype(int)
+    )
     best = np.zeros((n, nT), dtype=int)
     fidx = pd.Series(np.arange(n), index=firm_ids)
     rows = fidx.loc[recognitions["firm_id"]].to_numpy()
@@ -574,15 +732,20 @@ def generate_tables(
     best = np.maximum.accumulate(best, axis=1)
     firm_year["sf_level"] = [rank_names[v] for v in best.reshape(-1)]
 
-    online_year = np.where(r_side.random(n) < 0.15, 2021,
-                           np.where(r_side.random(n) < 0.45, 2022, 2023))
-    firm_year["diag_online"] = (year_col >= np.repeat(online_year, nT))
+    online_year = np.where(
+        r_side.random(n) < 0.15, 2021, np.where(r_side.random(n) < 0.45, 2022, 2023)
+    )
+    firm_year["diag_online"] = year_col >= np.repeat(online_year, nT)
     first_diag = diagnoses.groupby("firm_id")["year"].min()
     fd = first_diag.reindex(firm_ids).fillna(9999).to_numpy().astype(int)
     firm_year["diag_offline"] = year_col >= np.repeat(fd, nT)
-    project_done = (np.repeat(first_year, nT) > 0) & (year_col >= np.repeat(first_year, nT))
+    project_done = (np.repeat(first_year, nT) > 0) & (
+        year_col >= np.repeat(first_year, nT)
+    )
     firm_year["transformed"] = (
-        (firm_year["maturity_level"].to_numpy() >= 2) | (best.reshape(-1) > 0) | project_done
+        (firm_year["maturity_level"].to_numpy() >= 2)
+        | (best.reshape(-1) > 0)
+        | project_done
     )
     firm_year["first_award_year"] = np.repeat(first_year, nT).astype(np.int64)
 
@@ -592,7 +755,15 @@ def generate_tables(
     complaints = _make_complaints(r_side, awards)
     documents = pd.DataFrame(
         _DOCUMENTS,
-        columns=["doc_id", "title", "doc_no", "type", "issue_date", "valid_until", "clauses"],
+        columns=[
+            "doc_id",
+            "title",
+            "doc_no",
+            "type",
+            "issue_date",
+            "valid_until",
+            "clauses",
+        ],
     )
     towns_df = towns.drop(columns=["share"])
     if "subarea" not in towns_df:
@@ -622,11 +793,12 @@ def generate_tables(
     return tables, truth
 
 
-def _make_awards(rng, p, n, funded_by_year, first_year, firms_df, firm_year, providers, caps):
+def _make_awards(
+    rng, p, n, funded_by_year, first_year, firms_df, firm_year, providers, caps
+):
     rows: list[dict[str, Any]] = []
     award_truth: dict[int, dict[str, Any]] = {}
     fy_above = firm_year.set_index(["firm_id", "year"])["is_above_scale"]
-    fy_rev = firm_year.set_index(["firm_id", "year"])["revenue"]
     firm_ids = firms_df["firm_id"].to_numpy()
     town = firms_df["town_code"].to_numpy()
     div = firms_df["industry_div"].to_numpy()
@@ -639,12 +811,22 @@ def _make_awards(rng, p, n, funded_by_year, first_year, firms_df, firm_year, pro
     used_never: set[int] = set()
     prov_ids = providers["provider_id"].to_numpy()
     prov_intro = providers["introduced_year"].to_numpy()
-    banks = ["工商银行", "建设银行", "农业银行", "中国银行", "交通银行", "上海银行", "浦发银行",
-             "农商银行"]
+    banks = [
+        "工商银行",
+        "建设银行",
+        "农业银行",
+        "中国银行",
+        "交通银行",
+        "上海银行",
+        "浦发银行",
+        "农商银行",
+    ]
     loans: list[dict[str, Any]] = []
     for y in COHORTS:
         rates = _RATES[y]
-        entries: list[tuple[str, int | None, str | None, str]] = []  # (type, firm, prov, status)
+        entries: list[
+            tuple[str, int | None, str | None, str]
+        ] = []  # (type, firm, prov, status)
         for f in funded_by_year[y]:
             k = rng.choice(len(cats), p=cat_p)
             cat = cats[k]
@@ -671,32 +853,54 @@ def _make_awards(rng, p, n, funded_by_year, first_year, firms_df, firm_year, pro
             else:
                 statuses.append("rejected" if rng.random() < 0.8 else "withdrawn")
 
-        guide = {2023: date(2023, 8, 25), 2024: date(2024, 8, 9), 2025: date(2025, 8, 8)}[y]
+        guide = {
+            2023: date(2023, 8, 25),
+            2024: date(2024, 8, 9),
+            2025: date(2025, 8, 8),
+        }[y]
         year_rows = []
         for (btype, f, prov, cat), st in zip(entries, statuses):
             cap = caps[cat]
             fee = np.nan
             if cat == "DIAG":
                 fee = round(float(rng.uniform(3, 8)), 2)
-                approved = min(cap, fee) if rng.random() < 0.7 else round(min(cap, 0.8 * fee), 2)
+                approved = (
+                    min(cap, fee)
+                    if rng.random() < 0.7
+                    else round(min(cap, 0.8 * fee), 2)
+                )
                 pti = fee
                 elig = fee
             elif cat == "LOAN_INTEREST":
-                principal = round(float(np.exp(rng.uniform(np.log(500), np.log(10000)))), 2)
+                principal = round(
+                    float(np.exp(rng.uniform(np.log(500), np.log(10000)))), 2
+                )
                 rate = round(float(rng.uniform(2.8, 4.0)), 2)
                 interest = round(principal * rate / 100, 2)
                 approved = round(min(cap, 0.5 * interest), 2)
                 pti, elig = principal, interest
             else:
-                med = {"SF_DISTRICT": 1500, "SF_CITY_DEMO": 5000, "ID_RESOLUTION": 500,
-                       "IIP_PLATFORM": 2500, "SCENE": 800, "PROVIDER": 300}[cat]
+                med = {
+                    "SF_DISTRICT": 1500,
+                    "SF_CITY_DEMO": 5000,
+                    "ID_RESOLUTION": 500,
+                    "IIP_PLATFORM": 2500,
+                    "SCENE": 800,
+                    "PROVIDER": 300,
+                }[cat]
                 pti = round(float(med * np.exp(rng.normal(0, 0.5))), 2)
                 elig = round(pti * 0.8, 2)
                 if cat in ("SF_DISTRICT", "SF_CITY_DEMO", "PROVIDER", "SCENE"):
-                    approved = cap if rng.random() < 0.85 else round(float(rng.uniform(0.6, 1) * cap), 2)
+                    approved = (
+                        cap
+                        if rng.random() < 0.85
+                        else round(float(rng.uniform(0.6, 1) * cap), 2)
+                    )
                 else:
                     approved = round(min(cap, 0.3 * pti), 2)
-            over = st == "ok" and rng.random() < rates["cap_violation_rate"].get(cat, 0.0)
+            over = st == "ok" and rng.random() < rates["cap_violation_rate"].get(
+                cat, 0.0
+            )
             if over:
                 approved = round(cap * float(rng.uniform(1.05, 1.3)), 2)
                 if cat == "DIAG":
@@ -711,12 +915,17 @@ def _make_awards(rng, p, n, funded_by_year, first_year, firms_df, firm_year, pro
             pub_end = pub_start + timedelta(days=6)
             approval = pub_end + timedelta(days=int(rng.integers(3, 20)))
             late = rng.random() < rates["late_tail_rate"]
-            lag = int(rng.integers(181, 301)) if late else int(30 + rng.gamma(2.0, 17.0))
+            lag = (
+                int(rng.integers(181, 301)) if late else int(30 + rng.gamma(2.0, 17.0))
+            )
             undisb = rng.random() < rates["undisbursed_rate"]
             disb = approval + timedelta(days=lag)
             flags = dict.fromkeys(_PROCEDURAL, True)
             proc_fail = None
-            if st in ("ok", "clawed_back") and rng.random() < rates["o2_procedural_fail_rate"]:
+            if (
+                st in ("ok", "clawed_back")
+                and rng.random() < rates["o2_procedural_fail_rate"]
+            ):
                 proc_fail = _PROCEDURAL[int(rng.integers(len(_PROCEDURAL)))]
                 flags[proc_fail] = False
             row = {
@@ -745,7 +954,9 @@ def _make_awards(rng, p, n, funded_by_year, first_year, firms_df, firm_year, pro
                 "_late": late,
                 "_over": over,
                 "_proc_fail": proc_fail is not None,
-                "_loan": (principal, rate, interest) if cat == "LOAN_INTEREST" else None,
+                "_loan": (principal, rate, interest)
+                if cat == "LOAN_INTEREST"
+                else None,
             }
             if st in ("rejected", "withdrawn"):
                 row.update(
@@ -770,14 +981,18 @@ def _make_awards(rng, p, n, funded_by_year, first_year, firms_df, firm_year, pro
                     row.update(publicity_start=None, publicity_end=None)
                 if st == "clawed_back":
                     row.update(status="clawed_back", disbursed_amount=approved)
-                    row["disbursement_date"] = approval + timedelta(days=int(30 + rng.gamma(2.0, 17.0)))
+                    row["disbursement_date"] = approval + timedelta(
+                        days=int(30 + rng.gamma(2.0, 17.0))
+                    )
                     row["_late"] = False
                 elif undisb or disb > AS_OF:
-                    row.update(status="approved", disbursed_amount=0.0, disbursement_date=None)
+                    row.update(
+                        status="approved", disbursed_amount=0.0, disbursement_date=None
+                    )
                 else:
                     row.update(status="disbursed", disbursed_amount=approved)
-            row["amount_within_cap"] = (
-                st not in ("ok", "clawed_back") or (approved <= cap and (cat != "DIAG" or approved <= fee))
+            row["amount_within_cap"] = st not in ("ok", "clawed_back") or (
+                approved <= cap and (cat != "DIAG" or approved <= fee)
             )
             row["_undisb_injected"] = bool(undisb) and st == "ok"
             year_rows.append(row)
@@ -785,8 +1000,14 @@ def _make_awards(rng, p, n, funded_by_year, first_year, firms_df, firm_year, pro
         for i, r in enumerate(year_rows):
             r["award_id"] = f"A{y}{i + 1:05d}"
             nm = r["firm_id"] or r["provider_id"]
-            r["project_name"] = f"{nm} {get_contract().categories[r['category']]['zh']}项目"
-            if r["_loan"] is not None and r["status"] in ("approved", "disbursed", "clawed_back"):
+            r["project_name"] = (
+                f"{nm} {get_contract().categories[r['category']]['zh']}项目"
+            )
+            if r["_loan"] is not None and r["status"] in (
+                "approved",
+                "disbursed",
+                "clawed_back",
+            ):
                 principal, rate, interest = r["_loan"]
                 loans.append(
                     {
@@ -804,14 +1025,34 @@ def _make_awards(rng, p, n, funded_by_year, first_year, firms_df, firm_year, pro
                         "award_id": r["award_id"],
                     }
                 )
-        approved_rows = [r for r in year_rows if r["status"] in ("approved", "disbursed", "clawed_back")]
+        approved_rows = [
+            r
+            for r in year_rows
+            if r["status"] in ("approved", "disbursed", "clawed_back")
+        ]
         capr = rates["cap_violation_rate"]
-        exp_fail = float(np.mean([1 - (1 - rates["o2_procedural_fail_rate"]) * (1 - capr.get(r["category"], 0.0))
-                                  for r in approved_rows]))
-        real_fail = float(np.mean([not all(r[c] for c in O2_CHECKS) for r in approved_rows]))
-        disbursed_rows = [r for r in approved_rows if r["disbursement_date"] is not None]
-        ent = [r for r in year_rows if r["beneficiary_type"] == "enterprise"
-               and r["status"] in ("approved", "disbursed")]
+        exp_fail = float(
+            np.mean(
+                [
+                    1
+                    - (1 - rates["o2_procedural_fail_rate"])
+                    * (1 - capr.get(r["category"], 0.0))
+                    for r in approved_rows
+                ]
+            )
+        )
+        real_fail = float(
+            np.mean([not all(r[c] for c in O2_CHECKS) for r in approved_rows])
+        )
+        disbursed_rows = [
+            r for r in approved_rows if r["disbursement_date"] is not None
+        ]
+        ent = [
+            r
+            for r in year_rows
+            if r["beneficiary_type"] == "enterprise"
+            and r["status"] in ("approved", "disbursed")
+        ]
         award_truth[y] = {
             "n_applications": len(year_rows),
             "n_approved": len(approved_rows),
@@ -821,22 +1062,32 @@ def _make_awards(rng, p, n, funded_by_year, first_year, firms_df, firm_year, pro
             "cap_violation_rate": dict(capr),
             "n_cap_violations": int(sum(r["_over"] for r in year_rows)),
             "cap_violations_by_category": {
-                c: int(sum(r["_over"] for r in year_rows if r["category"] == c)) for c in caps
+                c: int(sum(r["_over"] for r in year_rows if r["category"] == c))
+                for c in caps
             },
             "o2_procedural_fail_rate": rates["o2_procedural_fail_rate"],
             "o2_fail_rate": round(exp_fail, 6),
             "o2_fail_share": round(real_fail, 6),
             "late_tail_rate": rates["late_tail_rate"],
-            "late_tail_share": round(float(np.mean([r["_late"] for r in disbursed_rows])), 6)
-            if disbursed_rows else None,
+            "late_tail_share": round(
+                float(np.mean([r["_late"] for r in disbursed_rows])), 6
+            )
+            if disbursed_rows
+            else None,
             "n_late_over_180d": int(sum(r["_late"] for r in disbursed_rows)),
             "undisbursed_rate": rates["undisbursed_rate"],
-            "undisbursed_share": round(float(np.mean([r["disbursement_date"] is None
-                                                      for r in approved_rows])), 6),
+            "undisbursed_share": round(
+                float(np.mean([r["disbursement_date"] is None for r in approved_rows])),
+                6,
+            ),
             "objection_unresolved_rate": rates["objection_unresolved_rate"],
             "n_clawbacks": int(sum(r["status"] == "clawed_back" for r in year_rows)),
-            "total_approved": round(float(sum(r["approved_amount"] for r in approved_rows)), 2),
-            "total_disbursed": round(float(sum(r["disbursed_amount"] for r in approved_rows)), 2),
+            "total_approved": round(
+                float(sum(r["approved_amount"] for r in approved_rows)), 2
+            ),
+            "total_disbursed": round(
+                float(sum(r["disbursed_amount"] for r in approved_rows)), 2
+            ),
         }
         rows.extend(year_rows)
     df = pd.DataFrame(rows)
@@ -845,7 +1096,9 @@ def _make_awards(rng, p, n, funded_by_year, first_year, firms_df, firm_year, pro
     return df, loans_df, award_truth
 
 
-def _make_diagnoses(rng, p, n, awards, firm_year, firm_ids, diag_providers, maturity, yrs):
+def _make_diagnoses(
+    rng, p, n, awards, firm_year, firm_ids, diag_providers, maturity, yrs
+):
     n_diag = _scaled(p.offline_diagnoses, n)
     go = firm_year.pivot(index="firm_id", columns="year", values="gross_output")
     go = go.reindex(firm_ids)
@@ -857,7 +1110,9 @@ def _make_diagnoses(rng, p, n, awards, firm_year, firm_ids, diag_providers, matu
     for y in COHORTS:
         diag_aw = awards[(awards["batch_year"] == y) & (awards["category"] == "DIAG")]
         linked = diag_aw[["firm_id", "award_id", "eligible_cost", "application_date"]]
-        chosen = [(fidx[f], a, fee, app) for f, a, fee, app in linked.itertuples(index=False)]
+        chosen = [
+            (fidx[f], a, fee, app) for f, a, fee, app in linked.itertuples(index=False)
+        ]
         taken = {c[0] for c in chosen}
         pool = np.flatnonzero(~diagnosed & above[y].to_numpy(bool))
         pool = np.array([i for i in pool if i not in taken], dtype=int)
@@ -876,7 +1131,9 @@ def _make_diagnoses(rng, p, n, awards, firm_year, firm_ids, diag_providers, matu
             rows.append(
                 {
                     "firm_id": firm_ids[i],
-                    "provider_id": diag_providers[int(rng.integers(len(diag_providers)))],
+                    "provider_id": diag_providers[
+                        int(rng.integers(len(diag_providers)))
+                    ],
                     "year": offline.year,
                     "online_self_assessment_date": date(2023, 1, 10)
                     + timedelta(days=int(rng.integers(0, 170))),
@@ -884,7 +1141,9 @@ def _make_diagnoses(rng, p, n, awards, firm_year, firm_ids, diag_providers, matu
                     "offline_diag_date": offline,
                     "report_date": report,
                     "report_accepted": bool(rng.random() < 0.96),
-                    "fee": fee if fee is not None else round(float(rng.uniform(3, 8)), 2),
+                    "fee": fee
+                    if fee is not None
+                    else round(float(rng.uniform(3, 8)), 2),
                     "award_id": aid,
                     "assessed_level": int(np.clip(mat, 1, 5)),
                     "n_recommendations": int(rng.integers(3, 16)),
@@ -900,18 +1159,34 @@ def _make_recognitions(rng, p, n, awards, firm_ids, maturity, yrs):
     fidx = pd.Series(np.arange(len(firm_ids)), index=firm_ids)
     ok = awards["status"].isin(["approved", "disbursed"])
     rows = []
-    issuers = {"区级智能工厂": "嘉定区经济委员会", "市智能工厂": "上海市经济和信息化委员会",
-               "市示范性智能工厂": "上海市经济和信息化委员会", "优秀场景": "嘉定区经济委员会",
-               "国家优秀场景": "工业和信息化部", "先进级": "上海市经济和信息化委员会"}
+    issuers = {
+        "区级智能工厂": "嘉定区经济委员会",
+        "市智能工厂": "上海市经济和信息化委员会",
+        "市示范性智能工厂": "上海市经济和信息化委员会",
+        "优秀场景": "嘉定区经济委员会",
+        "国家优秀场景": "工业和信息化部",
+        "先进级": "上海市经济和信息化委员会",
+    }
     for y, total in n_rec.items():
         sel = awards[ok & (awards["batch_year"] == y)]
-        base = [(f, "区级智能工厂") for f in sel.loc[sel["category"] == "SF_DISTRICT", "firm_id"]]
-        base += [(f, "市示范性智能工厂") for f in sel.loc[sel["category"] == "SF_CITY_DEMO", "firm_id"]]
+        base = [
+            (f, "区级智能工厂")
+            for f in sel.loc[sel["category"] == "SF_DISTRICT", "firm_id"]
+        ]
+        base += [
+            (f, "市示范性智能工厂")
+            for f in sel.loc[sel["category"] == "SF_CITY_DEMO", "firm_id"]
+        ]
         k = max(0, total - len(base))
         mat = maturity[:, min(max(y - yrs[0], 0), len(yrs) - 1)]
-        others = _weighted_sample(rng, np.arange(len(firm_ids)), 0.8 * mat.astype(float), k)
-        levels = rng.choice(["区级智能工厂", "市智能工厂", "优秀场景", "国家优秀场景", "先进级"],
-                            size=len(others), p=[0.35, 0.2, 0.35, 0.03, 0.07])
+        others = _weighted_sample(
+            rng, np.arange(len(firm_ids)), 0.8 * mat.astype(float), k
+        )
+        levels = rng.choice(
+            ["区级智能工厂", "市智能工厂", "优秀场景", "国家优秀场景", "先进级"],
+            size=len(others),
+            p=[0.35, 0.2, 0.35, 0.03, 0.07],
+        )
         base += [(firm_ids[i], lv) for i, lv in zip(others, levels)]
         for f, lv in base:
             rows.append(
@@ -919,7 +1194,8 @@ def _make_recognitions(rng, p, n, awards, firm_ids, maturity, yrs):
                     "firm_id": f,
                     "year": y,
                     "level": lv,
-                    "scene_name": f"{lv}-{f}" if lv not in ("优秀场景", "国家优秀场景")
+                    "scene_name": f"{lv}-{f}"
+                    if lv not in ("优秀场景", "国家优秀场景")
                     else f"{f} 智能制造优秀场景",
                     "issuer": issuers[lv],
                 }
@@ -934,7 +1210,13 @@ def _make_survey(rng, awards):
     rows = []
     truth: dict[int, dict[str, Any]] = {}
     items = ["Q0", "Q1", "Q2", "Q3", "Q4", "Q5", "Q6"]
-    comments = ["希望简化申报材料", "拨付速度可以更快", "服务商水平参差不齐", "政策宣传到位", ""]
+    comments = [
+        "希望简化申报材料",
+        "拨付速度可以更快",
+        "服务商水平参差不齐",
+        "政策宣传到位",
+        "",
+    ]
     lam = 0.7
     for y in COHORTS:
         rates = _RATES[y]
@@ -948,13 +1230,15 @@ def _make_survey(rng, awards):
         probs = np.array(rates["likert_probs"])  # for 5, 4, 3, 2, 1
         # thresholds on a standard-normal latent: P(score = 1) = probs[-1], …
         cum = np.cumsum(probs[::-1])[:-1]
-        cuts = stats.norm.ppf(cum)
+        cuts = np.array([NormalDist().inv_cdf(float(q)) for q in cum])
         for j, (firm, aid) in enumerate(pop[respond].items()):
             theta = rng.normal()
             rid = f"S{y}{j + 1:04d}"
             sdate = date(y + 1, 2, 1) + timedelta(days=int(rng.integers(0, 55)))
             channel = rng.choice(["online", "phone", "onsite"], p=[0.6, 0.3, 0.1])
-            comment = comments[int(rng.integers(len(comments)))] if rng.random() < 0.2 else ""
+            comment = (
+                comments[int(rng.integers(len(comments)))] if rng.random() < 0.2 else ""
+            )
             for it in items:
                 latent = lam * theta + np.sqrt(1 - lam**2) * rng.normal()
                 score = int(np.searchsorted(cuts, latent)) + 1
@@ -985,8 +1269,14 @@ def _make_survey(rng, awards):
 def _make_budget(awards):
     ok = awards["status"].isin(["approved", "disbursed", "clawed_back"])
     rows = []
-    for y, adj, recv in ((2023, 2800.0, 1.0), (2024, 3000.0, 0.98), (2025, 3200.0, 0.97)):
-        spent = float(awards.loc[ok & (awards["batch_year"] == y), "disbursed_amount"].sum())
+    for y, adj, recv in (
+        (2023, 2800.0, 1.0),
+        (2024, 3000.0, 0.98),
+        (2025, 3200.0, 0.97),
+    ):
+        spent = float(
+            awards.loc[ok & (awards["batch_year"] == y), "disbursed_amount"].sum()
+        )
         rows.append(
             {
                 "year": y,
@@ -1006,19 +1296,37 @@ def _make_complaints(rng, awards):
         yr = awards[awards["batch_year"] == y]
         for typ, subst, resolved in events:
             aid = yr["award_id"].iloc[int(rng.integers(len(yr)))]
-            rows.append({"date": date(y, 11, 1) + timedelta(days=int(rng.integers(0, 150))),
-                         "type": typ, "award_id": aid, "substantiated": subst,
-                         "resolved": resolved, "amount": None, "description": f"{typ}事项"})
+            rows.append(
+                {
+                    "date": date(y, 11, 1) + timedelta(days=int(rng.integers(0, 150))),
+                    "type": typ,
+                    "award_id": aid,
+                    "substantiated": subst,
+                    "resolved": resolved,
+                    "amount": None,
+                    "description": f"{typ}事项",
+                }
+            )
         for r in yr[yr["status"] == "clawed_back"].itertuples():
-            rows.append({"date": r.disbursement_date + timedelta(days=120), "type": "追回",
-                         "award_id": r.award_id, "substantiated": True, "resolved": True,
-                         "amount": r.approved_amount, "description": "弄虚作假，追回补贴资金"})
+            rows.append(
+                {
+                    "date": r.disbursement_date + timedelta(days=120),
+                    "type": "追回",
+                    "award_id": r.award_id,
+                    "substantiated": True,
+                    "resolved": True,
+                    "amount": r.approved_amount,
+                    "description": "弄虚作假，追回补贴资金",
+                }
+            )
     df = pd.DataFrame(rows).sort_values("date", kind="stable").reset_index(drop=True)
     df.insert(0, "event_id", [f"E{i + 1:04d}" for i in range(len(df))])
     return df
 
 
-def _agg_effects(diff: np.ndarray, first_year: np.ndarray, yrs: np.ndarray) -> dict[str, Any]:
+def _agg_effects(
+    diff: np.ndarray, first_year: np.ndarray, yrs: np.ndarray
+) -> dict[str, Any]:
     tr = np.flatnonzero(first_year > 0)
     g = first_year[tr][:, None].repeat(len(yrs), axis=1)
     t = np.broadcast_to(yrs, g.shape)
@@ -1070,14 +1378,18 @@ def _truth(seed, n, p, first_year, y0, y1, yrs, tables, award_truth, survey_trut
         d = dict(award_truth[y])
         d.update(survey_truth[y])
         d["n_offline_diagnoses"] = int(
-            diag.loc[pd.to_datetime(diag["offline_diag_date"]).dt.year == y, "firm_id"].nunique()
+            diag.loc[
+                pd.to_datetime(diag["offline_diag_date"]).dt.year == y, "firm_id"
+            ].nunique()
         )
         d["n_recognitions"] = int((rec["year"] == y).sum())
         d["n_providers_cumulative"] = int((prov["introduced_year"] <= y).sum())
         cy = comp[pd.to_datetime(comp["date"]).dt.year == y]
         d["complaints"] = {
-            t: {"n": int((cy["type"] == t).sum()),
-                "n_substantiated": int(((cy["type"] == t) & cy["substantiated"]).sum())}
+            t: {
+                "n": int((cy["type"] == t).sum()),
+                "n_substantiated": int(((cy["type"] == t) & cy["substantiated"]).sum()),
+            }
             for t in ["投诉", "信访", "舆情", "事故", "审计问题", "违规", "追回"]
         }
         d["n_above_scale_firms"] = int(fy.loc[fy["year"] == y, "is_above_scale"].sum())
@@ -1112,7 +1424,11 @@ def _truth(seed, n, p, first_year, y0, y1, yrs, tables, award_truth, survey_trut
             "with time-invariant latent scale s, digital propensity d and investment "
             "propensity pi; untreated outcomes are stationary given the firm, so parallel "
             "trends hold unconditionally and conditional on these pre-period covariates.",
-            "covariates": ["log_employees_2022", "maturity_level_2022", "log_revenue_2022"],
+            "covariates": [
+                "log_employees_2022",
+                "maturity_level_2022",
+                "log_revenue_2022",
+            ],
             "covariate_definitions": {
                 "log_employees_2022": "log(firm_year.employees) in 2022",
                 "maturity_level_2022": "firm_year.maturity_level in 2022",
@@ -1121,7 +1437,8 @@ def _truth(seed, n, p, first_year, y0, y1, yrs, tables, award_truth, survey_trut
             "parallel_trends": "unconditional",
             "latent_corr_with_treatment": {
                 k: float(np.corrcoef(v, (first_year > 0).astype(float))[0, 1])
-                for k, v in lat.items() if k in ("s", "d", "pi")
+                for k, v in lat.items()
+                if k in ("s", "d", "pi")
             },
         },
         "effect_design": {
@@ -1133,8 +1450,11 @@ def _truth(seed, n, p, first_year, y0, y1, yrs, tables, award_truth, survey_trut
             "delta_tfp": p.delta_tfp,
         },
         "indicators": indicators,
-        "documents": {"eval_year_valid_policy": "D02", "guide_2024": "D06",
-                      "continuation_plan": "D12 (issued 2025-09-15)"},
+        "documents": {
+            "eval_year_valid_policy": "D02",
+            "guide_2024": "D06",
+            "continuation_plan": "D12 (issued 2025-09-15)",
+        },
     }
     return _round_floats(truth)
 
@@ -1148,14 +1468,20 @@ def _to_csv_frame(df: pd.DataFrame) -> pd.DataFrame:
             out[c] = s.map(lambda v: v.isoformat() if isinstance(v, date) else "")
         elif s.dtype == bool:
             out[c] = s.map({True: "true", False: "false"})
-        elif s.dtype == object and s.dropna().map(type).eq(bool).all() and s.notna().any():
+        elif (
+            s.dtype == object
+            and s.dropna().map(type).eq(bool).all()
+            and s.notna().any()
+        ):
             out[c] = s.map({True: "true", False: "false"}).fillna("")
         else:
             out[c] = s
     return pd.DataFrame(out)
 
 
-def write_dataset(tables: dict[str, pd.DataFrame], truth: dict[str, Any], out: Path) -> None:
+def write_dataset(
+    tables: dict[str, pd.DataFrame], truth: dict[str, Any], out: Path
+) -> None:
     """Write one CSV per table (UTF-8, ``\\n`` line ends) and ``truth.json``."""
     out.mkdir(parents=True, exist_ok=True)
     for name in TABLE_ORDER:

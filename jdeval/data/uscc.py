@@ -7,7 +7,13 @@ final check character computed over the first 17 with weights ``3**i mod 31``.
 
 from __future__ import annotations
 
-__all__ = ["USCC_CHARS", "uscc_check_char", "is_valid_uscc", "make_uscc", "org_code_check"]
+__all__ = [
+    "USCC_CHARS",
+    "uscc_check_char",
+    "is_valid_uscc",
+    "make_uscc",
+    "org_code_check",
+]
 
 #: The 31 characters allowed by GB 32100-2015 (no I, O, S, V, Z).
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"

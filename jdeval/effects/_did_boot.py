@@ -79,7 +79,9 @@ def multiplier_bootstrap(
         stop = min(biters, start + step)
         v = _weights(rng, (stop - start, n), weights)
         draws[start:stop] = v @ inf / np.sqrt(n)
-    ok = np.isfinite(draws).all(axis=0) & ((draws**2).sum(axis=0) > np.sqrt(np.finfo(float).eps) * 10)
+    ok = np.isfinite(draws).all(axis=0) & (
+        (draws**2).sum(axis=0) > np.sqrt(np.finfo(float).eps) * 10
+    )
     se = np.full(p, np.nan)
     crit = np.nan
     if ok.any():

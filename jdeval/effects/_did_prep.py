@@ -214,7 +214,9 @@ def prepare_panel(
             column=c,
             value=", ".join(map(str, list(data.columns)[:20])),
         )
-    probs.raise_if_errors(DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD")
+    probs.raise_if_errors(
+        DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD"
+    )
     for c in [yname, *covariates]:
         s = data[c]
         if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
@@ -227,7 +229,9 @@ def prepare_panel(
                 value=str(s.dtype),
             )
     tnum, gnum, t_dt = _to_period_numbers(data[tname], data[gname], probs, tname, gname)
-    probs.raise_if_errors(DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD")
+    probs.raise_if_errors(
+        DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD"
+    )
 
     notes: list[str] = []
     yv = data[yname].to_numpy(dtype=float, na_value=np.nan)
@@ -256,7 +260,9 @@ def prepare_panel(
             row=i + 2,
             column=idname,
         )
-        probs.raise_if_errors(DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD")
+        probs.raise_if_errors(
+            DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD"
+        )
     n_all = len(uniques)
 
     # Cohort must be constant within unit (check on all rows, before dropping).
@@ -306,7 +312,9 @@ def prepare_panel(
                 value=uniques[u],
             )
         cl_codes = cmin
-    probs.raise_if_errors(DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD")
+    probs.raise_if_errors(
+        DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD"
+    )
 
     ucode = ucode_all[keep]
     tkeep = tnum[keep]
@@ -423,7 +431,9 @@ def prepare_panel(
                 column=idname,
                 value=ids[u],
             )
-        probs.raise_if_errors(DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD")
+        probs.raise_if_errors(
+            DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD"
+        )
     balanced = bool((counts == 1).all())
     if not balanced and not allow_unbalanced_panel:
         per_unit = counts.reshape(n, T).sum(axis=1)
@@ -453,14 +463,15 @@ def prepare_panel(
         )
 
     # Sorted by unit then period and balanced: a reshape, no scatter.
-    fast = balanced and bool(
-        np.array_equal(ucode, np.repeat(np.arange(n), T))
-        and np.array_equal(tcode, np.tile(np.arange(T), n))
+    fast = (
+        balanced and flat.size > 0 and flat[0] == 0 and bool((np.diff(flat) == 1).all())
     )
+    all_rows = row_idx.size == len(yv)
 
     def wide(values: np.ndarray) -> np.ndarray:
         if fast:
-            return np.ascontiguousarray(values[row_idx].reshape(n, T).T)
+            v = values if all_rows else values[row_idx]
+            return v.reshape(n, T).T  # a view: no transposing copy
         out = np.full((T, n), np.nan)
         out[tcode, ucode] = values[row_idx]
         return out

@@ -32,7 +32,11 @@ _PS_MAX = 1 - 1e-6
 
 
 def logit_fit(
-    d: np.ndarray, xt: np.ndarray, *, beta0: np.ndarray | None = None, max_iter: int = 50
+    d: np.ndarray,
+    xt: np.ndarray,
+    *,
+    beta0: np.ndarray | None = None,
+    max_iter: int = 50,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-likelihood logit by Newton–Raphson; returns fitted probabilities.
 
@@ -84,7 +88,11 @@ class CellDesign:
     """
 
     def __init__(
-        self, d: np.ndarray, xt: np.ndarray, est_method: str, beta0: np.ndarray | None = None
+        self,
+        d: np.ndarray,
+        xt: np.ndarray,
+        est_method: str,
+        beta0: np.ndarray | None = None,
     ):
         self.d = d
         self.xt = xt
@@ -116,7 +124,9 @@ class CellDesign:
             self.mw_treat = self.w_treat.mean()
             self.mw_cont = self.w_cont.mean()
             if self.mw_treat == 0 or self.mw_cont == 0:
-                raise np.linalg.LinAlgError("no treated or comparison weight after trimming")
+                raise np.linalg.LinAlgError(
+                    "no treated or comparison weight after trimming"
+                )
             if est_method == "dr":
                 m1 = xt @ self.w_treat / self.n1
                 m3 = xt @ self.w_cont / self.n1

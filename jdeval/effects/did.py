@@ -79,7 +79,10 @@ class PreTest:
     def summary(self) -> str:
         """One-paragraph text, Chinese then English."""
         if not np.isfinite(self.p_value):
-            return self.message or "无可检验的处理前时期 / no pre-treatment periods to test"
+            return (
+                self.message
+                or "无可检验的处理前时期 / no pre-treatment periods to test"
+            )
         verdict_zh = (
             "不能拒绝处理前效应为零（平行趋势假设未被数据否定）"
             if self.p_value >= 0.05
@@ -132,7 +135,12 @@ class AttGtResult(EffectResult):
             & (analytic_se > _TOL0)
         )
         if pre.size == 0:
-            return PreTest(math.nan, 0, math.nan, "无处理前时期可检验 / no pre-treatment periods to test")
+            return PreTest(
+                math.nan,
+                0,
+                math.nan,
+                "无处理前时期可检验 / no pre-treatment periods to test",
+            )
         theta = f["estimate"].to_numpy(dtype=float)[pre]
         psi = inf[:, pre]
         v = psi.T @ psi / n
@@ -191,7 +199,10 @@ class AttGtResult(EffectResult):
         biters = p["biters"] if biters is None else biters
         alp = p["alp"] if alp is None else alp
         seed = p["seed"] if seed is None else seed
-        return _aggregate(self, type, balance_e, min_e, max_e, bstrap, biters, alp, seed)
+        with _single_thread_blas():
+            return _aggregate(
+                self, type, balance_e, min_e, max_e, bstrap, biters, alp, seed
+            )
 
 
 # =============================================================================
@@ -275,7 +286,15 @@ def att_gt(
     Estimates and analytic standard errors equal R ``did`` 2.x (and csdid,
     diff-diff, moderndid) on balanced panels; see ``tests/test_effects_did*.py``.
     """
-    _check_options(control_group, est_method, base_period, anticipation, alp, biters, bootstrap_weights)
+    _check_options(
+        control_group,
+        est_method,
+        base_period,
+        anticipation,
+        alp,
+        biters,
+        bootstrap_weights,
+    )
     covariates = parse_xformla(xformla)
     if clustervars is None:
         clustervars = []
@@ -299,7 +318,9 @@ def att_gt(
         allow_unbalanced_panel=allow_unbalanced_panel,
     )
     with _single_thread_blas():
-        cells, inf = _estimate_cells(panel, control_group, est_method, anticipation, base_period)
+        cells, inf = _estimate_cells(
+            panel, control_group, est_method, anticipation, base_period
+        )
     n = panel.n
     frame = pd.DataFrame(
         {
@@ -323,7 +344,9 @@ def att_gt(
         tlist=panel.tlist,
         glist=panel.glist,
     )
-    se, crit, se_type = _standard_errors(inf, panel.cluster, n, bstrap, biters, alp, seed, bootstrap_weights)
+    se, crit, se_type = _standard_errors(
+        inf, panel.cluster, n, bstrap, biters, alp, seed, bootstrap_weights
+    )
     z = stats.norm.ppf(1 - alp / 2)
     frame["se"] = se
     frame["ci_low"] = frame["estimate"] - z * frame["se"]
@@ -350,20 +373,53 @@ def att_gt(
     )
 
 
-def _check_options(control_group, est_method, base_period, anticipation, alp, biters, bw):
+def _check_options(
+    control_group, est_method, base_period, anticipation, alp, biters, bw
+):
     checks = [
-        (control_group in ("nevertreated", "notyettreated"), "control_group", control_group,
-         "'nevertreated' / 'notyettreated'"),
-        (est_method in ("dr", "ipw", "reg"), "est_method", est_method, "'dr' / 'ipw' / 'reg'"),
-        (base_period in ("varying", "universal"), "base_period", base_period,
-         "'varying' / 'universal'"),
-        (isinstance(anticipation, (int, np.integer)) and anticipation >= 0, "anticipation",
-         anticipation, "a non-negative integer"),
+        (
+            control_group in ("nevertreated", "notyettreated"),
+            "control_group",
+            control_group,
+            "'nevertreated' / 'notyettreated'",
+        ),
+        (
+            est_method in ("dr", "ipw", "reg"),
+            "est_method",
+            est_method,
+            "'dr' / 'ipw' / 'reg'",
+        ),
+        (
+            base_period in ("varying", "universal"),
+            "base_period",
+            base_period,
+            "'varying' / 'universal'",
+        ),
+        (
+            isinstance(anticipation, (int, np.integer)) and anticipation >= 0,
+            "anticipation",
+            anticipation,
+            "a non-negative integer",
+        ),
         (0 < alp < 1, "alp", alp, "a number in (0, 1)"),
-        (isinstance(biters, (int, np.integer)) and biters >= 10, "biters", biters, "an integer >= 10"),
-        (bw in ("mammen", "rademacher"), "bootstrap_weights", bw, "'mammen' / 'rademacher'"),
+        (
+            isinstance(biters, (int, np.integer)) and biters >= 10,
+            "biters",
+            biters,
+            "an integer >= 10",
+        ),
+        (
+            bw in ("mammen", "rademacher"),
+            "bootstrap_weights",
+            bw,
+            "'mammen' / 'rademacher'",
+        ),
     ]
-    bad = [f"{name}={val!r} (应为 / must be {allowed})" for ok, name, val, allowed in checks if not ok]
+    bad = [
+        f"{name}={val!r} (应为 / must be {allowed})"
+        for ok, name, val, allowed in checks
+        if not ok
+    ]
     if bad:
         raise ValueError("参数无效 / invalid option: " + "; ".join(bad))
 
@@ -388,7 +444,9 @@ def _orig(v: np.ndarray, panel: DidPanel) -> np.ndarray:
     return v
 
 
-def _estimate_cells(panel: DidPanel, control_group, est_method, anticipation, base_period):
+def _estimate_cells(
+    panel: DidPanel, control_group, est_method, anticipation, base_period
+):
     """Loop over (g, t) as R ``did::compute.att_gt``; returns (cells, influence)."""
     tlist, glist, g = panel.tlist, panel.glist, panel.g
     T, n = len(tlist), panel.n
@@ -400,7 +458,6 @@ def _estimate_cells(panel: DidPanel, control_group, est_method, anticipation, ba
     rows: list[tuple[float, float, float]] = []
     # Influence functions, one row per cell (written in place, transposed at the end).
     inf = np.zeros((len(glist) * nt, n))
-    never = g == 0
     for gv in glist:
         treated = g == gv
         pre_idx = np.flatnonzero(tlist + anticipation < gv)
@@ -437,7 +494,15 @@ def _estimate_cells(panel: DidPanel, control_group, est_method, anticipation, ba
             hit = cache.get(key)
             if hit is None:
                 hit = _design(
-                    panel, treated, ctrl_cohorts, xper, cur, pret, est_method, gv, warm.get(gv)
+                    panel,
+                    treated,
+                    ctrl_cohorts,
+                    xper,
+                    cur,
+                    pret,
+                    est_method,
+                    gv,
+                    warm.get(gv),
                 )
                 cache[key] = hit
                 if hit[1] is not None and getattr(hit[1], "beta", None) is not None:
@@ -490,7 +555,9 @@ def _standard_errors(inf, cluster, n, bstrap, biters, alp, seed, bw):
     if inf.ndim == 1:
         inf = inf[:, None]
     if bstrap:
-        b = multiplier_bootstrap(inf, biters=biters, alp=alp, seed=seed, cluster=cluster, weights=bw)
+        b = multiplier_bootstrap(
+            inf, biters=biters, alp=alp, seed=seed, cluster=cluster, weights=bw
+        )
         se = b["se"]
         crit = b["crit_val"]
         analytic = np.sqrt((inf**2).sum(axis=0)) / n
@@ -506,8 +573,10 @@ def _standard_errors(inf, cluster, n, bstrap, biters, alp, seed, bw):
         se = np.sqrt((inf**2).sum(axis=0)) / n
         text = "影响函数解析标准误，按单位（企业）聚类 / analytic influence-function SE, clustered by firm"
     else:
-        sums = np.zeros((int(cluster.max()) + 1, inf.shape[1]))
-        np.add.at(sums, cluster, inf)
+        nc = int(cluster.max()) + 1
+        sums = np.column_stack(
+            [np.bincount(cluster, weights=c, minlength=nc) for c in inf.T]
+        )
         se = np.sqrt((sums**2).sum(axis=0)) / n
         text = "影响函数解析标准误，按聚类变量聚类 / analytic influence-function SE, clustered by the cluster variable"
     se = np.where(se <= _TOL0, np.nan, se)
@@ -515,7 +584,9 @@ def _standard_errors(inf, cluster, n, bstrap, biters, alp, seed, bw):
 
 
 # =============================================================================
-def _aggregate(res: AttGtResult, kind, balance_e, min_e, max_e, bstrap, biters, alp, seed):
+def _aggregate(
+    res: AttGtResult, kind, balance_e, min_e, max_e, bstrap, biters, alp, seed
+):
     f = res.frame
     att = f["estimate"].to_numpy(dtype=float)
     group = f["group"].to_numpy(dtype=float)
@@ -527,8 +598,15 @@ def _aggregate(res: AttGtResult, kind, balance_e, min_e, max_e, bstrap, biters, 
     tlist = np.asarray(res.params["tlist"], dtype=float)
     if np.isnan(att).any():
         keep_cells = ~np.isnan(att)
-        att, group, t, inf = att[keep_cells], group[keep_cells], t[keep_cells], inf[:, keep_cells]
-        res.notes.append("部分 ATT(g,t) 无法估计，已从汇总中剔除 / some ATT(g,t) could not be estimated and are left out")
+        att, group, t, inf = (
+            att[keep_cells],
+            group[keep_cells],
+            t[keep_cells],
+            inf[:, keep_cells],
+        )
+        res.notes.append(
+            "部分 ATT(g,t) 无法估计，已从汇总中剔除 / some ATT(g,t) could not be estimated and are left out"
+        )
     # R aggte recodes periods and cohorts to 1..K on their union.
     union = np.unique(np.concatenate([tlist, glist]))
     rg = np.searchsorted(union, group) + 1.0
@@ -536,25 +614,32 @@ def _aggregate(res: AttGtResult, kind, balance_e, min_e, max_e, bstrap, biters, 
     # Cohort shares P(G = g) over all units.
     pgg = np.array([(gunit == gv).mean() for gv in glist])
     pg = pgg[np.searchsorted(glist, group)]
+    ncoh = len(glist)
+    # Cohort code of each unit; units outside glist (never treated) get code ncoh.
     gcode = np.searchsorted(glist, gunit)
-    gcode = np.where(np.isin(gunit, glist), gcode, -1)
+    gcode = np.where(np.isin(gunit, glist), gcode, ncoh)
+    inf_rows = inf.T  # (cells, n), C-contiguous: cheap row gathers
 
     def wif_att(keepers, attk):
-        """Influence of estimated weights, times ATTs (R ``wif(...) %*% att``)."""
+        """Influence of estimated weights, times ATTs (R ``wif(...) %*% att``).
+
+        ``Σ_k [(1{G=g_k} - p_k) / S - (Σ_j 1{G=g_j} - S) p_k / S²] att_k`` with
+        ``S = Σ_k p_k``, evaluated through per-cohort sums (no n × k matrix).
+        """
         pk = pg[keepers]
         s = pk.sum()
-        ncoh = len(glist)
-        a_sum = np.bincount(np.searchsorted(glist, group[keepers]), weights=attk, minlength=ncoh)
-        cnt = np.bincount(np.searchsorted(glist, group[keepers]), minlength=ncoh).astype(float)
-        a_i = np.where(gcode >= 0, a_sum[np.maximum(gcode, 0)], 0.0)
-        c_i = np.where(gcode >= 0, cnt[np.maximum(gcode, 0)], 0.0)
-        term1 = (a_i - (pk * attk).sum()) / s
-        rowsum = c_i - s
-        term2 = rowsum * (pk * attk).sum() / s**2
-        return term1 - term2
+        kc = np.searchsorted(glist, group[keepers])
+        a_sum = np.zeros(ncoh + 1)
+        a_sum[:ncoh] = np.bincount(kc, weights=attk, minlength=ncoh)
+        cnt = np.zeros(ncoh + 1)
+        cnt[:ncoh] = np.bincount(kc, minlength=ncoh)
+        pa = (pk * attk).sum()
+        # term1 - term2 = (a_i - pa)/s - (c_i - s) pa / s², per cohort first.
+        per_cohort = (a_sum - pa) / s - (cnt - s) * pa / s**2
+        return per_cohort[gcode]
 
     def combo(keepers, weights, with_wif):
-        psi = inf[:, keepers] @ weights
+        psi = weights @ inf_rows[keepers]
         if with_wif:
             psi = psi + wif_att(keepers, att[keepers])
         return psi
@@ -590,10 +675,10 @@ def _aggregate(res: AttGtResult, kind, balance_e, min_e, max_e, bstrap, biters, 
         overall = float(np.nansum(atts_a * w)) if okg.all() else float("nan")
         # wif over cohorts: keepers = all cohorts, unit indicator of own cohort.
         s = pgg.sum()
-        a_i = np.where(gcode >= 0, np.nan_to_num(atts_a)[np.maximum(gcode, 0)], 0.0)
-        in_g = (gcode >= 0).astype(float)
+        a_ext = np.append(np.nan_to_num(atts_a), 0.0)
+        in_ext = np.append(np.ones(ncoh), 0.0)
         wsum = (pgg * np.nan_to_num(atts_a)).sum()
-        wif = (a_i - wsum) / s - (in_g - s) * wsum / s**2
+        wif = ((a_ext - wsum) / s - (in_ext - s) * wsum / s**2)[gcode]
         full_psi = np.column_stack(psis) if psis else np.zeros((n, 0))
         overall_psi = full_psi @ w[okg] + wif if okg.all() else np.full(n, np.nan)
         atts = atts_a[okg]
@@ -619,7 +704,9 @@ def _aggregate(res: AttGtResult, kind, balance_e, min_e, max_e, bstrap, biters, 
         est_e = np.array([r["estimate"] for r in rows])
         overall = float(est_e[epos].mean()) if epos.size else float("nan")
         overall_psi = (
-            np.column_stack([psis[j] for j in epos]).mean(axis=1) if epos.size else np.full(n, np.nan)
+            np.column_stack([psis[j] for j in epos]).mean(axis=1)
+            if epos.size
+            else np.full(n, np.nan)
         )
     else:  # calendar
         key = "time"
@@ -643,7 +730,9 @@ def _aggregate(res: AttGtResult, kind, balance_e, min_e, max_e, bstrap, biters, 
     crit = None
     if psis:
         psi_mat = np.column_stack(psis)
-        se, crit, se_type = _standard_errors(psi_mat, cluster, n, bstrap, biters, alp, seed, bw)
+        se, crit, se_type = _standard_errors(
+            psi_mat, cluster, n, bstrap, biters, alp, seed, bw
+        )
         frame["se"] = se
         frame["ci_low"] = frame["estimate"] - z * frame["se"]
         frame["ci_high"] = frame["estimate"] + z * frame["se"]
@@ -655,7 +744,9 @@ def _aggregate(res: AttGtResult, kind, balance_e, min_e, max_e, bstrap, biters, 
     else:
         psi_mat = np.zeros((n, 0))
         frame = pd.DataFrame(columns=["estimate", "se", "ci_low", "ci_high"])
-    o_se, _, se_type = _standard_errors(overall_psi[:, None], cluster, n, bstrap, biters, alp, seed, bw)
+    o_se, _, se_type = _standard_errors(
+        overall_psi[:, None], cluster, n, bstrap, biters, alp, seed, bw
+    )
     if kind == "simple":
         frame = pd.DataFrame(
             {"term": ["ATT"], "estimate": [overall], "se": [float(o_se[0])]}

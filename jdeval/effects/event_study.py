@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from jdeval.effects.results import AggregateResult
-from jdeval.effects.twfe import _formula_vars, check_columns, vcov_spec
+from jdeval.effects.twfe import _formula_vars, check_columns, feols_quiet, vcov_spec
 from jdeval.errors import DataError
 
 __all__ = ["event_study"]
@@ -91,8 +91,6 @@ def event_study(
         pyfixest model, ``extra["catt"]`` (Sun–Abraham) the cohort × event-time
         table.
     """
-    import pyfixest as pf
-
     if estimator not in ("twfe", "sunab"):
         raise ValueError("estimator must be 'twfe' or 'sunab'")
     xcols = _formula_vars(xformla)
@@ -141,8 +139,8 @@ def event_study(
                 regs.append(name)
                 cells.append((gg, ev, name))
     rhs = " + ".join(regs + xcols)
-    model = pf.feols(
-        f"{yname} ~ {rhs} | {idname} + {tname}", data=df, vcov=vcov_spec(vcov, idname)
+    model = feols_quiet(
+        f"{yname} ~ {rhs} | {idname} + {tname}", df, vcov_spec(vcov, idname)
     )
     coef = model.coef()
     vc = pd.DataFrame(model._vcov, index=model._coefnames, columns=model._coefnames)

@@ -56,7 +56,9 @@ def logit_fit(x: np.ndarray, y: np.ndarray, *, max_iter: int = 100) -> np.ndarra
 def _design(firms: pd.DataFrame, covariates: list[str], categorical: list[str]):
     parts = [firms[covariates].astype("float64")]
     for c in categorical:
-        dm = pd.get_dummies(firms[c].astype(str), prefix=c, drop_first=True, dtype=float)
+        dm = pd.get_dummies(
+            firms[c].astype(str), prefix=c, drop_first=True, dtype=float
+        )
         parts.append(dm)
     x = pd.concat(parts, axis=1)
     return x

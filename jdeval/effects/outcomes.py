@@ -233,7 +233,9 @@ def build_panel(
     with np.errstate(divide="ignore", invalid="ignore"):
         cov = pd.DataFrame(
             {
-                "log_employees_base": np.log(base["employees"].where(base["employees"] > 0)),
+                "log_employees_base": np.log(
+                    base["employees"].where(base["employees"] > 0)
+                ),
                 "log_revenue_base": np.log(base["revenue"].where(base["revenue"] > 0)),
                 "log_assets_base": np.log(
                     base["fixed_assets_net"].where(base["fixed_assets_net"] > 0)
@@ -247,8 +249,17 @@ def build_panel(
             index=base.index,
         )
     p = p.join(cov, on="firm_id")
-    fcols = [c for c in ("town_code", "key_industry", "industry_div", "is_zjtx",
-                         "is_high_tech") if c in firms.columns]
+    fcols = [
+        c
+        for c in (
+            "town_code",
+            "key_industry",
+            "industry_div",
+            "is_zjtx",
+            "is_high_tech",
+        )
+        if c in firms.columns
+    ]
     f = firms[["firm_id", *fcols]].copy()
     f["firm_id"] = f["firm_id"].astype(str)
     p = p.merge(f.drop_duplicates("firm_id"), on="firm_id", how="left")

@@ -27,8 +27,8 @@ fixed assets, ``l`` = log employees, ``omega`` = productivity the firm knows,
        differ in size, biases the elasticities.
     3. GMM on the innovation: ``E[xi_it k_it] = E[xi_it l_i,t-1] = 0`` (capital
        is chosen a period ahead, labour's lag is predetermined). Just identified,
-       solved by minimising the squared sample moments (Nelder–Mead, started at
-       the OLS values).
+       solved as a root of the two sample moments (Powell's hybrid method, started
+       at the FE values; Nelder–Mead on their sum of squares as a fallback).
 
     Standard errors: firm-level (block) bootstrap of the whole two-step procedure
     (``bootstrap=B``). With ``bootstrap=0`` no SEs are computed (``nan``). No
@@ -305,13 +305,18 @@ class _AcfProblem:
         s = w_lag.std() or 1.0
         u = (w_lag - c) / s
         x = np.column_stack([np.ones_like(u), u, u**2, u**3, self.fixed])
-        coef, *_ = np.linalg.lstsq(x, om[self.cur], rcond=None)
+        # normal equations: far cheaper than an SVD on every GMM evaluation
+        xtx = x.T @ x
+        coef = np.linalg.solve(xtx + 1e-12 * np.eye(len(xtx)), x.T @ om[self.cur])
         xi = om[self.cur] - x @ coef
         return xi, coef[1] / s
 
-    def criterion(self, beta: np.ndarray) -> float:
+    def moments(self, beta: np.ndarray) -> np.ndarray:
         xi, _ = self.innovation(beta)
-        mom = self.instruments.T @ xi / len(xi)
+        return self.instruments.T @ xi / len(xi)
+
+    def criterion(self, beta: np.ndarray) -> float:
+        mom = self.moments(beta)
         return float(mom @ mom)
 
 
@@ -319,21 +324,29 @@ def _acf_fit(
     d: pd.DataFrame, start: np.ndarray, degree: int, treatment_in_g: bool
 ) -> tuple[np.ndarray, float, _AcfProblem, bool]:
     prob = _AcfProblem(d, degree, treatment_in_g)
-    best = None
-    for x0 in (start, np.array([0.3, 0.6]), np.array([0.5, 0.5])):
-        res = optimize.minimize(
-            prob.criterion,
-            x0,
-            method="Nelder-Mead",
-            options={"xatol": 1e-7, "fatol": 1e-14, "maxiter": 2000},
-        )
-        if best is None or res.fun < best.fun:
-            best = res
-        if res.fun < 1e-10:
+    # just identified: solve the two moment equations (Powell hybrid), falling
+    # back on minimising their sum of squares from several starts
+    best_x, best_f = None, np.inf
+    for x0 in (start, np.array([0.3, 0.6])):
+        sol = optimize.root(prob.moments, x0, method="hybr", options={"xtol": 1e-10})
+        f = prob.criterion(sol.x)
+        if f < best_f:
+            best_x, best_f = sol.x, f
+        if best_f < 1e-14:
             break
-    _, rho = prob.innovation(best.x)
-    converged = bool(best.success) and best.fun < 1e-6
-    return best.x, float(rho), prob, converged
+    if best_f >= 1e-10:
+        for x0 in (start, np.array([0.3, 0.6]), np.array([0.5, 0.5])):
+            res = optimize.minimize(
+                prob.criterion,
+                x0,
+                method="Nelder-Mead",
+                options={"xatol": 1e-7, "fatol": 1e-14, "maxiter": 2000},
+            )
+            if res.fun < best_f:
+                best_x, best_f = res.x, res.fun
+    _, rho = prob.innovation(best_x)
+    converged = best_f < 1e-10
+    return best_x, float(rho), prob, converged
 
 
 def estimate_tfp(

@@ -5,8 +5,10 @@
 
 Standard errors: by default clustered by firm (``CRV1``) with pyfixest's default
 small-sample correction, which equals R fixest's default
-(``ssc(adj = TRUE, cluster.adj = TRUE)``: factor ``G/(G-1) · (n-1)/(n-k)`` with
-the firm fixed effects nested in the cluster and therefore not counted in ``k``).
+(``ssc(adj = TRUE, cluster.adj = TRUE, fixef.K = "nested")``: factor
+``G/(G-1) · (n-1)/(n-K)`` where the firm fixed effects, nested in the firm clusters,
+count as one parameter, ``K`` = regressors + 1; checked in
+``tests/test_effects_twfe.py``).
 linearmodels' clustered SEs are slightly smaller (no ``(n-1)/(n-k)`` factor).
 ``vcov="iid"`` gives the conventional (textbook) SEs.
 
@@ -28,7 +30,22 @@ import pandas as pd
 from jdeval.effects.results import EffectResult
 from jdeval.errors import DataError, ProblemList
 
-__all__ = ["twfe", "treatment_dummy", "check_columns", "vcov_spec"]
+__all__ = ["twfe", "treatment_dummy", "check_columns", "vcov_spec", "feols_quiet"]
+
+
+def feols_quiet(fml: str, data: pd.DataFrame, vcov):
+    """:func:`pyfixest.feols` without its pandas-3 deprecation noise.
+
+    pyfixest 0.60 calls ``inplace=`` pandas methods that pandas 3.1 deprecates; the
+    warnings say nothing about the user's data and would clutter notebooks.
+    """
+    import warnings
+
+    import pyfixest as pf
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        return pf.feols(fml, data=data, vcov=vcov)
 
 
 def check_columns(data: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -122,7 +139,6 @@ def twfe(
     DataError
         If a column is missing or no row is usable.
     """
-    import pyfixest as pf
     from scipy import stats
 
     if (gname is None) == (treat is None):
@@ -143,7 +159,7 @@ def twfe(
         )
     rhs = " + ".join(treat_cols + xcols)
     fe = f"{idname} + {tname}" if time_fe else idname
-    model = pf.feols(f"{yname} ~ {rhs} | {fe}", data=df, vcov=vcov_spec(vcov, idname))
+    model = feols_quiet(f"{yname} ~ {rhs} | {fe}", df, vcov_spec(vcov, idname))
     tidy = model.tidy()
     z = stats.norm.ppf(1 - alp / 2)
     frame = pd.DataFrame(

@@ -19,7 +19,6 @@ silently (see ``policies.missing_assessment``).
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +29,23 @@ from jdeval.errors import ConfigError, ProblemList
 from jdeval.indicators.yamlsource import LineMap, load_yaml, suggest
 
 RESULT_WORDS = {
-    "是": 1.0, "符合": 1.0, "达成": 1.0, "yes": 1.0, "true": 1.0, "pass": 1.0,
-    "部分": 0.5, "部分符合": 0.5, "部分达成": 0.5, "partly": 0.5, "partial": 0.5,
-    "否": 0.0, "不符合": 0.0, "未达成": 0.0, "no": 0.0, "false": 0.0, "fail": 0.0,
+    "是": 1.0,
+    "符合": 1.0,
+    "达成": 1.0,
+    "yes": 1.0,
+    "true": 1.0,
+    "pass": 1.0,
+    "部分": 0.5,
+    "部分符合": 0.5,
+    "部分达成": 0.5,
+    "partly": 0.5,
+    "partial": 0.5,
+    "否": 0.0,
+    "不符合": 0.0,
+    "未达成": 0.0,
+    "no": 0.0,
+    "false": 0.0,
+    "fail": 0.0,
 }
 _ITEM_KEYS = ("item", "result", "evidence", "source", "assessor", "date", "note")
 _OVERRIDE_KEYS = ("indicator", "f", "reason")
@@ -70,8 +83,16 @@ class Assessments:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
-            [{"item": a.item, "result": a.result, "evidence": a.evidence,
-              "source": a.source, "line": a.line} for a in self.items.values()],
+            [
+                {
+                    "item": a.item,
+                    "result": a.result,
+                    "evidence": a.evidence,
+                    "source": a.source,
+                    "line": a.line,
+                }
+                for a in self.items.values()
+            ],
             columns=["item", "result", "evidence", "source", "line"],
         )
 
@@ -82,28 +103,44 @@ class Assessments:
         f = str(self.path) if self.path else None
         for a in self.items.values():
             if a.item not in known:
-                p.error("unknown_item",
-                        f"评估项“{a.item}”不在指标设置中{suggest(a.item, known)}；"
-                        "请使用指标设置文件中的清单项编号。",
-                        f"assessment item {a.item!r} is not in the targets file; use a "
-                        "checklist item id from it.", file=f, row=a.line, column="item",
-                        value=a.item)
+                p.error(
+                    "unknown_item",
+                    f"评估项“{a.item}”不在指标设置中{suggest(a.item, known)}；"
+                    "请使用指标设置文件中的清单项编号。",
+                    f"assessment item {a.item!r} is not in the targets file; use a "
+                    "checklist item id from it.",
+                    file=f,
+                    row=a.line,
+                    column="item",
+                    value=a.item,
+                )
         ids = {i["id"] for i in targets.indicators}
         for ind, o in self.overrides.items():
             if ind not in ids:
-                p.error("unknown_indicator",
-                        f"调整项中的指标“{ind}”不存在{suggest(ind, ids)}。",
-                        f"override names unknown indicator {ind!r}.", file=f,
-                        row=o.get("line"), column="indicator", value=ind)
-        p.raise_if_errors(ConfigError, f"评估文件有误 the assessments file has errors: {f}")
+                p.error(
+                    "unknown_indicator",
+                    f"调整项中的指标“{ind}”不存在{suggest(ind, ids)}。",
+                    f"override names unknown indicator {ind!r}.",
+                    file=f,
+                    row=o.get("line"),
+                    column="indicator",
+                    value=ind,
+                )
+        p.raise_if_errors(
+            ConfigError, f"评估文件有误 the assessments file has errors: {f}"
+        )
 
     def __repr__(self) -> str:
         tag = "示例 example, " if self.is_example else ""
         return f"Assessments({tag}{len(self.items)} items, {len(self.overrides)} overrides)"
 
     def _repr_html_(self) -> str:
-        head = "<p><b>示例评估文件（仅供演示）example only</b></p>" if self.is_example else ""
-        return head + html.escape("") + self.to_frame().to_html(index=False)
+        head = (
+            "<p><b>示例评估文件（仅供演示）example only</b></p>"
+            if self.is_example
+            else ""
+        )
+        return head + self.to_frame().to_html(index=False, escape=True)
 
 
 def parse_result(value) -> float | None:
@@ -132,94 +169,166 @@ def load_assessments(path, *, targets=None) -> Assessments:
     path
         The file.
     targets
-        A :class:`~jdeval.indicators.targets.Targets` to check item ids against
-        (default: the shipped targets).
+        A :class:`~jdeval.indicators.targets.Targets` to check item ids against.
+        Without it the ids are checked when the assessments are used in
+        :func:`~jdeval.indicators.evaluate`.
 
     Raises
     ------
     ConfigError
         Listing every problem (line, field, what to do).
     """
-    from jdeval.indicators.targets import load_targets
-
     path = Path(path)
     data, lines = load_yaml(path, what_zh="评估", what_en="assessments")
     p = ProblemList()
     f = str(path)
 
     def err(code, zh, en, pth, value=None):
-        p.error(code, zh, en, file=f, row=lines.line(*pth),
-                column=".".join(str(x) for x in pth) or None, value=value)
+        p.error(
+            code,
+            zh,
+            en,
+            file=f,
+            row=lines.line(*pth),
+            column=".".join(str(x) for x in pth) or None,
+            value=value,
+        )
 
     items: dict[str, Assessment] = {}
     overrides: dict[str, dict] = {}
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        err("assessments_shape", "评估文件应为含 items 列表的映射。",
-            "the assessments file must be a mapping with an items list.", ())
+        err(
+            "assessments_shape",
+            "评估文件应为含 items 列表的映射。",
+            "the assessments file must be a mapping with an items list.",
+            (),
+        )
         data = {}
     for k in data:
         if k not in _TOP_KEYS:
-            err("unknown_key", f"未知的顶层字段“{k}”{suggest(k, _TOP_KEYS)}。",
-                f"unknown top-level field {k!r}.", (k,), k)
+            err(
+                "unknown_key",
+                f"未知的顶层字段“{k}”{suggest(k, _TOP_KEYS)}。",
+                f"unknown top-level field {k!r}.",
+                (k,),
+                k,
+            )
     raw_items = data.get("items") or []
     if not isinstance(raw_items, list):
-        err("items_shape", "items 应为列表（每项以“- item:”开头）。",
-            "items must be a list (each entry starts with '- item:').", ("items",))
+        err(
+            "items_shape",
+            "items 应为列表（每项以“- item:”开头）。",
+            "items must be a list (each entry starts with '- item:').",
+            ("items",),
+        )
         raw_items = []
     for i, it in enumerate(raw_items):
         pth = ("items", i)
         if not isinstance(it, dict):
-            err("item_shape", "每个评估项应为映射（item、result、evidence、source）。",
-                "each assessment must be a mapping (item, result, evidence, source).", pth)
+            err(
+                "item_shape",
+                "每个评估项应为映射（item、result、evidence、source）。",
+                "each assessment must be a mapping (item, result, evidence, source).",
+                pth,
+            )
             continue
         for k in it:
             if k not in _ITEM_KEYS:
-                err("unknown_key", f"评估项有未知字段“{k}”{suggest(k, _ITEM_KEYS)}。",
-                    f"assessment has an unknown field {k!r}.", (*pth, k), k)
+                err(
+                    "unknown_key",
+                    f"评估项有未知字段“{k}”{suggest(k, _ITEM_KEYS)}。",
+                    f"assessment has an unknown field {k!r}.",
+                    (*pth, k),
+                    k,
+                )
         iid = it.get("item")
         if not iid:
-            err("missing_field", "评估项缺少 item（清单项编号，如 d1_1）。",
-                "assessment lacks item (a checklist item id such as d1_1).", pth)
+            err(
+                "missing_field",
+                "评估项缺少 item（清单项编号，如 d1_1）。",
+                "assessment lacks item (a checklist item id such as d1_1).",
+                pth,
+            )
             continue
         iid = str(iid)
         res = parse_result(it.get("result"))
         if res is None:
-            err("bad_result", f"评估项 {iid} 的 result 无效：应为 1、0.5、0 或 是/部分/否。",
+            err(
+                "bad_result",
+                f"评估项 {iid} 的 result 无效：应为 1、0.5、0 或 是/部分/否。",
                 f"assessment {iid}: result must be 1, 0.5, 0 or 是/部分/否.",
-                (*pth, "result"), it.get("result"))
+                (*pth, "result"),
+                it.get("result"),
+            )
         for k in ("evidence", "source"):
             if not str(it.get(k) or "").strip():
-                err("missing_field", f"评估项 {iid} 缺少 {k}（请写明依据与出处）。",
+                err(
+                    "missing_field",
+                    f"评估项 {iid} 缺少 {k}（请写明依据与出处）。",
                     f"assessment {iid} lacks {k} (state the evidence and its source).",
-                    pth, None)
+                    pth,
+                    None,
+                )
         if iid in items:
-            err("duplicate_item", f"评估项 {iid} 重复（另见第 {items[iid].line} 行）。",
-                f"assessment {iid} is given twice.", (*pth, "item"), iid)
-        items[iid] = Assessment(iid, res if res is not None else math.nan,
-                                str(it.get("evidence") or ""), str(it.get("source") or ""),
-                                lines.line(*pth, "item"), it.get("result"))
+            err(
+                "duplicate_item",
+                f"评估项 {iid} 重复（另见第 {items[iid].line} 行）。",
+                f"assessment {iid} is given twice.",
+                (*pth, "item"),
+                iid,
+            )
+        items[iid] = Assessment(
+            iid,
+            res if res is not None else math.nan,
+            str(it.get("evidence") or ""),
+            str(it.get("source") or ""),
+            lines.line(*pth, "item"),
+            it.get("result"),
+        )
     for i, o in enumerate(data.get("overrides") or []):
         pth = ("overrides", i)
         if not isinstance(o, dict) or not o.get("indicator"):
-            err("override_shape", "调整项须有 indicator、f、reason。",
-                "an override needs indicator, f and reason.", pth)
+            err(
+                "override_shape",
+                "调整项须有 indicator、f、reason。",
+                "an override needs indicator, f and reason.",
+                pth,
+            )
             continue
         for k in o:
             if k not in _OVERRIDE_KEYS:
-                err("unknown_key", f"调整项有未知字段“{k}”{suggest(k, _OVERRIDE_KEYS)}。",
-                    f"override has an unknown field {k!r}.", (*pth, k), k)
+                err(
+                    "unknown_key",
+                    f"调整项有未知字段“{k}”{suggest(k, _OVERRIDE_KEYS)}。",
+                    f"override has an unknown field {k!r}.",
+                    (*pth, k),
+                    k,
+                )
         fv = o.get("f")
         if not isinstance(fv, (int, float)) or isinstance(fv, bool) or not 0 <= fv <= 1:
-            err("bad_value", "调整项 f 应为 0 到 1 之间的数。",
-                "override f must be a number between 0 and 1.", (*pth, "f"), fv)
+            err(
+                "bad_value",
+                "调整项 f 应为 0 到 1 之间的数。",
+                "override f must be a number between 0 and 1.",
+                (*pth, "f"),
+                fv,
+            )
         if not str(o.get("reason") or "").strip():
-            err("missing_field", "调整项须写明理由 reason。", "an override needs a reason.",
-                pth)
-        overrides[str(o["indicator"])] = {"f": fv, "reason": str(o.get("reason") or ""),
-                                          "line": lines.line(*pth, "indicator")}
+            err(
+                "missing_field",
+                "调整项须写明理由 reason。",
+                "an override needs a reason.",
+                pth,
+            )
+        overrides[str(o["indicator"])] = {
+            "f": fv,
+            "reason": str(o.get("reason") or ""),
+            "line": lines.line(*pth, "indicator"),
+        }
     p.raise_if_errors(ConfigError, f"评估文件有误 the assessments file has errors: {f}")
     out = Assessments(items, overrides, dict(data.get("meta") or {}), path, lines)
-    out.check_against(targets if targets is not None else load_targets())
+    if targets is not None:
+        out.check_against(targets)
     return out

@@ -67,8 +67,11 @@ def no_clawback(ctx) -> Check:
     return Check(0.0, f"{ctx.year}年批次有{len(rows)}个项目被追回资金", rows)
 
 
-def all_awards_true(ctx, *, column) -> Check:
-    """Every approved award of the year has ``column`` (or all listed columns) true."""
+def all_awards_true(ctx, *, column, partial_share: float = 0.95) -> Check:
+    """Every approved award has ``column`` (or all listed columns) true.
+
+    ``x = 1`` if all do, 0.5 if at least ``partial_share`` do [A], else 0.
+    """
     cols = [column] if isinstance(column, str) else list(column)
     a = ctx.batch_awards()
     if a.empty:
@@ -80,29 +83,29 @@ def all_awards_true(ctx, *, column) -> Check:
     if bad.empty:
         return Check(1.0, f"{len(a)}个立项项目全部符合", bad)
     share = 1 - len(bad) / len(a)
-    x = 0.5 if share >= 0.95 else 0.0
+    x = 0.5 if share >= partial_share else 0.0
     return Check(x, f"{len(a)}个立项项目中{len(bad)}个不符合（符合率{share:.1%}）", bad)
 
 
-def offline_diagnoses_at_least(ctx, *, min: int) -> Check:  # noqa: A002
+def offline_diagnoses_at_least(ctx, *, min: int, partial_at: float = 0.8) -> Check:  # noqa: A002
     """Distinct firms with an offline diagnosis dated in the year ≥ ``min``."""
     d = ctx.table("diagnoses")
     if d is None:
         return Check(None, "未提供诊断台账 diagnoses not provided")
     rows = d.loc[_year_of(d["offline_diag_date"]) == ctx.year]
     n = rows["firm_id"].nunique()
-    x = 1.0 if n >= min else (0.5 if n >= 0.8 * min else 0.0)
+    x = 1.0 if n >= min else (0.5 if n >= partial_at * min else 0.0)
     return Check(x, f"{ctx.year}年线下诊断企业{n}家（目标≥{min}家）", rows)
 
 
-def recognitions_at_least(ctx, *, min: int) -> Check:  # noqa: A002
+def recognitions_at_least(ctx, *, min: int, partial_at: float = 0.8) -> Check:  # noqa: A002
     """Recognitions (smart factories, scenes) in the year ≥ ``min``."""
     r = ctx.table("recognitions")
     if r is None:
         return Check(None, "未提供认定名单 recognitions not provided")
     rows = r.loc[pd.to_numeric(r["year"], errors="coerce") == ctx.year]
     n = len(rows)
-    x = 1.0 if n >= min else (0.5 if n >= 0.8 * min else 0.0)
+    x = 1.0 if n >= min else (0.5 if n >= partial_at * min else 0.0)
     return Check(x, f"{ctx.year}年认定智能工厂/场景{n}个（目标≥{min}个）", rows)
 
 
@@ -110,15 +113,18 @@ def _share(ctx, column: str, year: int) -> tuple[float, pd.DataFrame]:
     fy = ctx.table("firm_year")
     if fy is None:
         return math.nan, pd.DataFrame()
-    rows = fy.loc[(pd.to_numeric(fy["year"], errors="coerce") == year)
-                  & _bool(fy["is_above_scale"])]
+    rows = fy.loc[
+        (pd.to_numeric(fy["year"], errors="coerce") == year)
+        & _bool(fy["is_above_scale"])
+    ]
     if rows.empty:
         return math.nan, rows
     return float(_bool(rows[column]).mean()), rows
 
 
-def share_on_path(ctx, *, column: str, target: float, target_year: int,
-                  base_year: int) -> Check:
+def share_on_path(
+    ctx, *, column: str, target: float, target_year: int, base_year: int
+) -> Check:
     """Share of 规上 firms with ``column`` true rises and is on the linear path to target.
 
     Path: ``s_base + (target − s_base)·(Y − base)/(target_year − base)``.
@@ -129,13 +135,18 @@ def share_on_path(ctx, *, column: str, target: float, target_year: int,
     if math.isnan(cur):
         return Check(None, f"企业面板缺少{ctx.year}年数据 firm panel lacks the year")
     span = max(1, target_year - base_year)
-    path = base + (target - base) * (ctx.year - base_year) / span if not math.isnan(
-        base) else target
+    path = (
+        base + (target - base) * (ctx.year - base_year) / span
+        if not math.isnan(base)
+        else target
+    )
     rising = math.isnan(prev) or cur > prev
     on_path = cur >= path - 1e-9
     x = 1.0 if (rising and on_path) else (0.5 if (rising or on_path) else 0.0)
-    ev = (f"{ctx.year}年规上企业比例{cur:.1%}（上年{prev:.1%}），"
-          f"按{target_year}年{target:.0%}目标的线性路径应达{path:.1%}")
+    ev = (
+        f"{ctx.year}年规上企业比例{cur:.1%}（上年{prev:.1%}），"
+        f"按{target_year}年{target:.0%}目标的线性路径应达{path:.1%}"
+    )
     return Check(x, ev, rows)
 
 
@@ -161,8 +172,10 @@ def funded_growth_gap(ctx, *, column: str = "digital_inv") -> Check:
         return Check(None, "无法计算投资增速 growth not computable")
     gap = g["funded"] - g["unfunded"]
     x = 1.0 if gap > 0 else 0.0
-    ev = (f"受资助企业{column}增速{g['funded']:.1%}，未受资助企业{g['unfunded']:.1%}"
-          f"（差{gap:+.1%}，描述性比较，非因果估计）")
+    ev = (
+        f"受资助企业{column}增速{g['funded']:.1%}，未受资助企业{g['unfunded']:.1%}"
+        f"（差{gap:+.1%}，描述性比较，非因果估计）"
+    )
     return Check(x, ev)
 
 
@@ -170,8 +183,14 @@ def _docs(ctx):
     return ctx.table("policy_documents")
 
 
-def document_exists(ctx, *, types, valid_through_year: bool = False,
-                    issued_in_year: bool = False, has_doc_no: bool = False) -> Check:
+def document_exists(
+    ctx,
+    *,
+    types,
+    valid_through_year: bool = False,
+    issued_in_year: bool = False,
+    has_doc_no: bool = False,
+) -> Check:
     """A policy document of one of ``types`` exists (optionally valid/issued in Y)."""
     d = _docs(ctx)
     if d is None:
@@ -214,7 +233,9 @@ def clause_exists(ctx, *, clause: str) -> Check:
     if d is None:
         return Check(None, "未提供政策文件清单 policy_documents not provided")
     cl = d["clauses"].fillna("").astype("str")
-    rows = d.loc[cl.str.split(r"[;；]").apply(lambda xs: clause in [x.strip() for x in xs])]
+    rows = d.loc[
+        cl.str.split(r"[;；]").apply(lambda xs: clause in [x.strip() for x in xs])
+    ]
     if rows.empty:
         return Check(0.0, f"政策文件中未见“{clause}”条款", rows)
     return Check(1.0, f"{len(rows)}件政策文件含“{clause}”条款", rows)
@@ -225,8 +246,10 @@ def disbursed_within_approved(ctx) -> Check:
     a = ctx.batch_awards(statuses=(*ctx.statuses, "clawed_back"))
     if a.empty:
         return Check(None, "当年无立项项目 no approved awards")
-    bad = a.loc[pd.to_numeric(a["disbursed_amount"], errors="coerce").fillna(0)
-                > pd.to_numeric(a["approved_amount"], errors="coerce") + 1e-9]
+    bad = a.loc[
+        pd.to_numeric(a["disbursed_amount"], errors="coerce").fillna(0)
+        > pd.to_numeric(a["approved_amount"], errors="coerce") + 1e-9
+    ]
     if bad.empty:
         return Check(1.0, f"{len(a)}个项目拨付金额均未超过核定金额", bad)
     return Check(0.0, f"{len(bad)}个项目拨付金额超过核定金额", bad)
@@ -239,7 +262,9 @@ def quantitative_share_at_least(ctx, *, min: float) -> Check:  # noqa: A002
         return Check(None, "无绩效指标")
     share = sum(i.get("kind") == "quantitative" for i in inds) / len(inds)
     x = 1.0 if share >= min else (0.5 if share >= min / 2 else 0.0)
-    return Check(x, f"申报表{len(inds)}个三级指标中定量指标占{share:.0%}（要求≥{min:.0%}）")
+    return Check(
+        x, f"申报表{len(inds)}个三级指标中定量指标占{share:.0%}（要求≥{min:.0%}）"
+    )
 
 
 def declared_budget_positive(ctx) -> Check:
@@ -262,8 +287,11 @@ def budget_deviation_within(ctx, *, max: float) -> Check:  # noqa: A002
         return Check(None, "调整后预算为0或缺失")
     dev = abs(spent - adj) / adj
     x = 1.0 if dev <= max else 0.0
-    return Check(x, f"实际支出{spent:,.2f}万元，调整后预算{adj:,.2f}万元，偏差{dev:.1%}"
-                    f"（允许≤{max:.0%}）")
+    return Check(
+        x,
+        f"实际支出{spent:,.2f}万元，调整后预算{adj:,.2f}万元，偏差{dev:.1%}"
+        f"（允许≤{max:.0%}）",
+    )
 
 
 def top_share_at_most(ctx, *, top: int, max: float) -> Check:  # noqa: A002

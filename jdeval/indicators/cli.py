@@ -15,17 +15,35 @@ def register(subparsers) -> None:
         description="计算各绩效指标的实际完成值、得分与等级。"
         " Measure, score and grade every indicator for one year.",
     )
-    p.add_argument("--data", required=False, default=None,
-                   help="数据目录或工作簿 data folder or workbook (default: synthetic data)")
-    p.add_argument("--targets", default=None,
-                   help="指标设置 YAML targets file (default data/targets/zgsz_2024.yaml)")
+    p.add_argument(
+        "--data",
+        required=False,
+        default=None,
+        help="数据目录或工作簿 data folder or workbook (default: synthetic data)",
+    )
+    p.add_argument(
+        "--targets",
+        default=None,
+        help="指标设置 YAML targets file (default data/targets/zgsz_2024.yaml)",
+    )
     p.add_argument("--year", type=int, required=True, help="评价年度 evaluation year")
-    p.add_argument("--scheme", choices=["A", "B"], default="A",
-                   help="权重方案 weighting scheme: A 单位自评, B 部门/财政/第三方评价")
-    p.add_argument("--assessments", default=None,
-                   help="评估文件 YAML assessments file for judgment items")
-    p.add_argument("--format", choices=["text", "json", "csv", "xlsx"], default="text",
-                   help="输出格式 output format")
+    p.add_argument(
+        "--scheme",
+        choices=["A", "B"],
+        default="A",
+        help="权重方案 weighting scheme: A 单位自评, B 部门/财政/第三方评价",
+    )
+    p.add_argument(
+        "--assessments",
+        default=None,
+        help="评估文件 YAML assessments file for judgment items",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "csv", "xlsx"],
+        default="text",
+        help="输出格式 output format",
+    )
     p.add_argument("--out", default=None, help="输出文件 output file (default: stdout)")
     p.set_defaults(handler=_score)
 
@@ -35,29 +53,17 @@ def register(subparsers) -> None:
         description="读取预算系统导出的绩效目标申报表（.txt/.xlsx），生成可编辑的指标设置文件。"
         " Read a declaration export and write an editable targets file.",
     )
-    t.add_argument("--declaration", required=True, help="申报表导出文件 declaration export")
+    t.add_argument(
+        "--declaration", required=True, help="申报表导出文件 declaration export"
+    )
     t.add_argument("--out", required=True, help="输出 YAML output file")
     t.set_defaults(handler=_targets)
 
 
 def _export(df, path: Path) -> None:
-    try:
-        from jdeval.data.export import write_table
-    except ImportError:  # the data layer's safe writer is not there yet
-        write_table = None
-    if write_table is not None:
-        write_table(df, path)
-        return
-    safe = df.copy()
-    for c in safe.columns:
-        if safe[c].dtype == object or str(safe[c].dtype) == "str":
-            safe[c] = safe[c].map(
-                lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@")
-                else v)
-    if path.suffix.lower() == ".xlsx":
-        safe.to_excel(path, index=False)
-    else:
-        safe.to_csv(path, index=False, encoding="utf-8-sig")
+    from jdeval.data.export import write_table  # formula-injection safe
+
+    write_table(df, path)
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -65,16 +71,20 @@ def _score(args: argparse.Namespace) -> int:
     from jdeval.indicators import evaluate, load_assessments, load_targets
 
     targets = load_targets(args.targets)
-    assessments = (load_assessments(args.assessments, targets=targets)
-                   if args.assessments else None)
+    assessments = (
+        load_assessments(args.assessments, targets=targets)
+        if args.assessments
+        else None
+    )
     if args.data is None:
         ensure_default_data()
         data = default_data_dir()
     else:
         data = args.data
     ds = load(data)
-    sc = evaluate(ds, targets, year=args.year, scheme=args.scheme,
-                  assessments=assessments)
+    sc = evaluate(
+        ds, targets, year=args.year, scheme=args.scheme, assessments=assessments
+    )
     fmt = args.format
     out = Path(args.out) if args.out else None
     if fmt in ("csv", "xlsx"):
@@ -85,8 +95,10 @@ def _score(args: argparse.Namespace) -> int:
             sc.to_frame().to_csv(sys.stdout, index=False)
             return 0
         _export(sc.to_frame(), out)
-        print(f"已写出 written: {out}  总分 total {sc.total:.2f} 等级 grade {sc.grade}",
-              file=sys.stderr)
+        print(
+            f"已写出 written: {out}  总分 total {sc.total:.2f} 等级 grade {sc.grade}",
+            file=sys.stderr,
+        )
         return 0
     text = sc.to_json() if fmt == "json" else sc.to_text()
     if out is None:
@@ -98,7 +110,11 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _targets(args: argparse.Namespace) -> int:
-    from jdeval.indicators import read_declaration, targets_from_declaration, write_targets
+    from jdeval.indicators import (
+        read_declaration,
+        targets_from_declaration,
+        write_targets,
+    )
     from jdeval.indicators.targets import check_targets
     from jdeval.indicators.yamlsource import load_yaml
 
@@ -108,8 +124,10 @@ def _targets(args: argparse.Namespace) -> int:
     data, lines = load_yaml(path, what_zh="指标设置", what_en="targets")
     probs, _ = check_targets(data, lines, str(path))
     n = len(decl.indicators)
-    print(f"已从申报表读取 {n} 个三级指标，写出 {path}。 Read {n} indicators, wrote {path}.",
-          file=sys.stderr)
+    print(
+        f"已从申报表读取 {n} 个三级指标，写出 {path}。 Read {n} indicators, wrote {path}.",
+        file=sys.stderr,
+    )
     for note in decl.notes:
         print(f"  注意 note: {note}", file=sys.stderr)
     for p in probs.items:

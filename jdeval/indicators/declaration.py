@@ -55,7 +55,9 @@ LEVEL2_EN = {
 #: Indicator id prefix per 一级指标 (spec §6).
 ID_PREFIX = {"成本指标": "C", "产出指标": "O", "效益指标": "B", "满意度指标": "S"}
 
-_QUANT = re.compile(r"^(?P<op>=|≥|≤|>|<|>=|<=)(?P<val>\d+(?:\.\d+)?)\((?P<unit>[^)]+)\)$")
+_QUANT = re.compile(
+    r"^(?P<op>=|≥|≤|>|<|>=|<=)(?P<val>\d+(?:\.\d+)?)\((?P<unit>[^)]+)\)$"
+)
 _DEADLINE = re.compile(r"^(?P<y>\d{4})年(?P<m>\d{1,2})月(?:底|前)?$")
 _TREND_UP = {"增加", "提升", "提高", "上升", "增长"}
 _TREND_DOWN = {"减少", "下降", "降低"}
@@ -104,9 +106,21 @@ class Declaration:
         )
 
     def _repr_html_(self) -> str:
-        title = html.escape(f"{self.meta.get('policy', '')}（{self.meta.get('year')}年度）")
-        cols = ["id", "level1", "level2", "level3", "target_raw", "operator",
-                "target_value", "unit", "direction", "note"]
+        title = html.escape(
+            f"{self.meta.get('policy', '')}（{self.meta.get('year')}年度）"
+        )
+        cols = [
+            "id",
+            "level1",
+            "level2",
+            "level3",
+            "target_raw",
+            "operator",
+            "target_value",
+            "unit",
+            "direction",
+            "note",
+        ]
         return f"<h4>{title}</h4>" + self.indicators[cols].to_html(index=False)
 
 
@@ -145,31 +159,55 @@ def parse_target(raw: str, level1: str) -> dict:
             direction = "cap" if cost else "negative"
         else:
             direction = "cap" if cost else "exact"
-        return {"operator": op, "target_value": float(m["val"]), "unit": m["unit"],
-                "kind": "quantitative", "direction": direction}
+        return {
+            "operator": op,
+            "target_value": float(m["val"]),
+            "unit": m["unit"],
+            "kind": "quantitative",
+            "direction": direction,
+        }
     m = _DEADLINE.match(s)
     if m:
-        due = (pd.Timestamp(int(m["y"]), int(m["m"]), 1) + pd.offsets.MonthEnd(0))
-        return {"operator": "deadline", "target_value": due.date().isoformat(),
-                "unit": "日期", "kind": "quantitative", "direction": "deadline"}
+        due = pd.Timestamp(int(m["y"]), int(m["m"]), 1) + pd.offsets.MonthEnd(0)
+        return {
+            "operator": "deadline",
+            "target_value": due.date().isoformat(),
+            "unit": "日期",
+            "kind": "quantitative",
+            "direction": "deadline",
+        }
     direction = "qualitative"
     if s in _TREND_UP:
         direction = "trend_up"
     elif s in _TREND_DOWN:
         direction = "trend_down"
-    return {"operator": "text", "target_value": None, "unit": None,
-            "kind": "qualitative", "direction": direction}
+    return {
+        "operator": "text",
+        "target_value": None,
+        "unit": None,
+        "kind": "qualitative",
+        "direction": direction,
+    }
 
 
 def _read_rows(path: Path) -> list[list[str]]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         import openpyxl
 
-        wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
-        ws = wb.worksheets[0]
+        # A target such as "=50.00(万元)" looks like a formula to Excel: use the
+        # cached value of real formulas, else the cell text itself.
+        ws_val = openpyxl.load_workbook(path, data_only=True).worksheets[0]
+        ws_txt = openpyxl.load_workbook(path, data_only=False).worksheets[0]
         rows = []
-        for row in ws.iter_rows(values_only=True):
-            cells = ["" if v is None else str(v) for v in row]
+        for rv, rt in zip(
+            ws_val.iter_rows(values_only=True), ws_txt.iter_rows(values_only=True)
+        ):
+            cells = [
+                ""
+                if (v if v is not None else t) is None
+                else str(v if v is not None else t)
+                for v, t in zip(rv, rt)
+            ]
             while cells and cells[-1] == "":
                 cells.pop()
             rows.append(cells)
@@ -209,9 +247,15 @@ def read_declaration(path) -> Declaration:
     path = Path(path)
     probs = ProblemList()
     if not path.is_file():
-        probs.error("file_missing", f"找不到申报表文件：{path}", f"declaration file not found: {path}",
-                    file=str(path))
-        probs.raise_if_errors(ConfigError, "无法读取绩效目标申报表 cannot read the declaration")
+        probs.error(
+            "file_missing",
+            f"找不到申报表文件：{path}",
+            f"declaration file not found: {path}",
+            file=str(path),
+        )
+        probs.raise_if_errors(
+            ConfigError, "无法读取绩效目标申报表 cannot read the declaration"
+        )
     rows = _read_rows(path)
     meta: dict = {"budget_lines": [], "overall_goal": "", "annual_goal": ""}
     ind_rows: list[dict] = []
@@ -252,11 +296,20 @@ def read_declaration(path) -> Declaration:
                     "指标行缺少三级指标名称或年度指标值，请在申报表中补全。",
                     "indicator row lacks the level-3 name or the annual target; "
                     "complete it in the form.",
-                    file=str(path), row=lineno, value="\t".join(cells),
+                    file=str(path),
+                    row=lineno,
+                    value="\t".join(cells),
                 )
                 continue
-            ind_rows.append({"line": lineno, "printed_l1": l1, "level2": l2,
-                             "level3": name, "target_raw": raw})
+            ind_rows.append(
+                {
+                    "line": lineno,
+                    "printed_l1": l1,
+                    "level2": l2,
+                    "level3": name,
+                    "target_raw": raw,
+                }
+            )
             continue
         if first in _META_LABELS:
             goal_block = in_budget = False
@@ -279,7 +332,10 @@ def read_declaration(path) -> Declaration:
             if vals and vals[0] != "子项目名称":
                 amount = pd.to_numeric(vals[-1].replace(",", ""), errors="coerce")
                 meta["budget_lines"].append(
-                    {"name": vals[0], "amount_yuan": None if pd.isna(amount) else float(amount)}
+                    {
+                        "name": vals[0],
+                        "amount_yuan": None if pd.isna(amount) else float(amount),
+                    }
                 )
             continue
     if "period" in meta:
@@ -302,23 +358,34 @@ def read_declaration(path) -> Declaration:
         official = LEVEL2_TO_LEVEL1.get(r["level2"], printed)
         note = ""
         if official != printed:
-            note = (f"申报表将“{r['level2']}”排在“{printed}”下；按官方分类归入“{official}”。"
-                    f" / printed under {printed}; classified as {official} by the "
-                    "official taxonomy.")
+            note = (
+                f"申报表将“{r['level2']}”排在“{printed}”下；按官方分类归入“{official}”。"
+                f" / printed under {printed}; classified as {official} by the "
+                "official taxonomy."
+            )
         parsed = parse_target(r["target_raw"], official)
+        raw_n = re.sub(r"\s+", "", normalise(r["target_raw"]))
+        if parsed["operator"] == "text" and raw_n[:1] in "=≥≤><" and raw_n:
+            note = (note + " " if note else "") + (
+                f"指标值“{r['target_raw']}”形似定量但不符合“≥60.00(家)”格式，"
+                "已按定性处理，请核对。 / looks quantitative but does not match the "
+                "format; read as qualitative, please check."
+            )
         prefix = ID_PREFIX.get(official, "X")
         counters[prefix] = counters.get(prefix, 0) + 1
-        out.append({
-            "id": f"{prefix}{counters[prefix]}",
-            "line": r["line"],
-            "level1": official,
-            "level2": r["level2"],
-            "level3": r["level3"],
-            "level1_as_printed": printed,
-            "target_raw": r["target_raw"],
-            **parsed,
-            "note": note,
-        })
+        out.append(
+            {
+                "id": f"{prefix}{counters[prefix]}",
+                "line": r["line"],
+                "level1": official,
+                "level2": r["level2"],
+                "level3": r["level3"],
+                "level1_as_printed": printed,
+                "target_raw": r["target_raw"],
+                **parsed,
+                "note": note,
+            }
+        )
     df = pd.DataFrame(out)
     notes = [x for x in df["note"] if x]
     return Declaration(meta=meta, indicators=df, source=path, notes=notes)

@@ -7,7 +7,10 @@ targets YAML (``policies``), never from code.
 
 Tiers (财预〔2020〕10号, self-evaluation of 定性指标) are ``达成`` (achieved),
 ``部分达成`` (partly achieved) and ``未达成`` (not achieved); ``不适用`` (N/A) when an
-indicator has nothing to measure.
+indicator has nothing to measure.  Qualitative indicators get their tier from ``f``
+(≥0.8 / ≥0.6, §3.6).  Quantitative indicators are ``达成`` only when the target is
+met (``a ≥ t``, every award within the standard, every award on time), otherwise
+``部分达成`` if ``f ≥ 0.6`` and ``未达成`` below.
 """
 
 from __future__ import annotations
@@ -110,8 +113,12 @@ def positive(
         return not_applicable("no_actual")
     if target <= 0:
         met = actual >= target
-        return Rating(1.0 if met else 0.0, ACHIEVED if met else NOT_ACHIEVED,
-                      ("target_zero",), None)
+        return Rating(
+            1.0 if met else 0.0,
+            ACHIEVED if met else NOT_ACHIEVED,
+            ("target_zero",),
+            None,
+        )
     r = actual / target
     f = min(1.0, max(0.0, r))
     flags: list[str] = []
@@ -153,8 +160,9 @@ def exact(actual: float, target: float, *, partial: float = 0.6) -> Rating:
         return not_applicable("no_actual")
     if target == 0:
         met = actual == 0
-        return Rating(1.0 if met else 0.0, ACHIEVED if met else NOT_ACHIEVED,
-                      ("target_zero",))
+        return Rating(
+            1.0 if met else 0.0, ACHIEVED if met else NOT_ACHIEVED, ("target_zero",)
+        )
     f = max(0.0, 1.0 - abs(actual - target) / abs(target))
     return Rating(f, _quant_tier(f == 1.0, f, partial), (), actual / target)
 
@@ -201,8 +209,9 @@ def on_time(
     return (ok_disbursed | on_track).astype(float)
 
 
-def deadline(flags_on_time: Sequence[float], *, partial: float = 0.6,
-             achieved: float = 1.0) -> Rating:
+def deadline(
+    flags_on_time: Sequence[float], *, partial: float = 0.6, achieved: float = 1.0
+) -> Rating:
     """Deadline indicator: ``f = mean(on_time_i)``; N/A when there is no award."""
     a = np.asarray(flags_on_time, dtype=float)
     if a.size == 0:
@@ -251,8 +260,9 @@ def checklist(
     if cap is not None and f > cap:
         f = cap
         flags.append("capped")
-    return Rating(f, tier_from_fraction(f, achieved=achieved, partial=partial),
-                  tuple(flags), f)
+    return Rating(
+        f, tier_from_fraction(f, achieved=achieved, partial=partial), tuple(flags), f
+    )
 
 
 def trend(
@@ -272,8 +282,11 @@ def trend(
     ``−δ < g ≤ 0``, else ``f_down``.  With ``a_{t−1} = 0`` any increase counts as
     ``g > 0`` and no change as flat (flag ``base_zero``).  ``ratio`` holds ``g``.
     """
-    if current is None or previous is None or math.isnan(current) or math.isnan(
-        previous
+    if (
+        current is None
+        or previous is None
+        or math.isnan(current)
+        or math.isnan(previous)
     ):
         return not_applicable("no_actual")
     flags: tuple[str, ...] = ()
@@ -288,11 +301,14 @@ def trend(
         f = f_flat
     else:
         f = f_down
-    return Rating(f, tier_from_fraction(f, achieved=achieved, partial=partial), flags,
-                  g)
+    return Rating(
+        f, tier_from_fraction(f, achieved=achieved, partial=partial), flags, g
+    )
 
 
-def grade(total: float, bands: Sequence[tuple[float, str]] = DEFAULT_GRADE_BANDS) -> str:
+def grade(
+    total: float, bands: Sequence[tuple[float, str]] = DEFAULT_GRADE_BANDS
+) -> str:
     """Grade 优/良/中/差 of a total score, rounded to 2 decimals first (spec §3.1)."""
     t = round(float(total), 2)
     for low, name in sorted(bands, key=lambda b: -b[0]):

@@ -23,9 +23,11 @@ def offline_diagnoses(ctx, *, min_output: float = 10000) -> tuple[float, str]:
     n_all = len(firms)
     if fy is None:
         return float(n_all), f"{n_all}家（未核对产值）"
-    big = fy.loc[(pd.to_numeric(fy["year"], errors="coerce") == ctx.year)
-                 & (pd.to_numeric(fy["gross_output"], errors="coerce") >= min_output),
-                 "firm_id"]
+    big = fy.loc[
+        (pd.to_numeric(fy["year"], errors="coerce") == ctx.year)
+        & (pd.to_numeric(fy["gross_output"], errors="coerce") >= min_output),
+        "firm_id",
+    ]
     n = len(firms & set(big))
     return float(n), f"{n}家（全部线下诊断{n_all}家）"
 
@@ -57,12 +59,17 @@ def firm_share(ctx, *, column: str) -> tuple[float, str]:
     fy = ctx.table("firm_year")
     if fy is None:
         return math.nan, "未提供企业面板"
-    rows = fy.loc[(pd.to_numeric(fy["year"], errors="coerce") == ctx.year)
-                  & _bool(fy["is_above_scale"])]
+    rows = fy.loc[
+        (pd.to_numeric(fy["year"], errors="coerce") == ctx.year)
+        & _bool(fy["is_above_scale"])
+    ]
     if rows.empty:
         return math.nan, "无当年规上企业"
     share = float(_bool(rows[column]).mean())
-    return 100 * share, f"{100 * share:.1f}%（{int(_bool(rows[column]).sum())}/{len(rows)}家）"
+    return (
+        100 * share,
+        f"{100 * share:.1f}%（{int(_bool(rows[column]).sum())}/{len(rows)}家）",
+    )
 
 
 def leverage(ctx) -> tuple[float, str]:
@@ -71,7 +78,10 @@ def leverage(ctx) -> tuple[float, str]:
     appr = float(pd.to_numeric(a["approved_amount"], errors="coerce").sum())
     if appr <= 0:
         return math.nan, "—"
-    return inv / appr, f"1 : {inv / appr:.2f}（总投资{inv:,.2f}万元 / 核定{appr:,.2f}万元）"
+    return (
+        inv / appr,
+        f"1 : {inv / appr:.2f}（总投资{inv:,.2f}万元 / 核定{appr:,.2f}万元）",
+    )
 
 
 def disbursement_days(ctx) -> tuple[float, str]:
@@ -82,8 +92,9 @@ def disbursement_days(ctx) -> tuple[float, str]:
     d = (disb - appr).dt.days.dropna()
     if d.empty:
         return math.nan, "—"
-    return float(d.mean()), (f"{d.mean():.1f}天（中位数{d.median():.0f}天，P90 "
-                             f"{d.quantile(0.9):.0f}天）")
+    return float(d.mean()), (
+        f"{d.mean():.1f}天（中位数{d.median():.0f}天，P90 {d.quantile(0.9):.0f}天）"
+    )
 
 
 KPI_METHODS: dict[str, Callable[..., tuple[float, str]]] = {
@@ -102,8 +113,28 @@ def compute_kpis(ctx) -> pd.DataFrame:
     rows = []
     for k in ctx.targets.kpis:
         val, disp = KPI_METHODS[k["method"]](ctx, **(k.get("params") or {}))
-        rows.append({"id": k["id"], "name": k.get("zh", ""), "name_en": k.get("en", ""),
-                     "target": k.get("target"), "unit": k.get("unit"), "actual": val,
-                     "actual_display": disp, "source": k.get("source")})
-    return pd.DataFrame(rows, columns=["id", "name", "name_en", "target", "unit", "actual",
-                                       "actual_display", "source"])
+        rows.append(
+            {
+                "id": k["id"],
+                "name": k.get("zh", ""),
+                "name_en": k.get("en", ""),
+                "target": k.get("target"),
+                "unit": k.get("unit"),
+                "actual": val,
+                "actual_display": disp,
+                "source": k.get("source"),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "name",
+            "name_en",
+            "target",
+            "unit",
+            "actual",
+            "actual_display",
+            "source",
+        ],
+    )

@@ -21,9 +21,28 @@ from jdeval.indicators.kpis import compute_kpis
 from jdeval.indicators.measures import Context, Measurement, measure
 from jdeval.indicators.targets import SCHEMES, Targets, load_targets
 
-COLUMNS = ["id", "level1", "level2", "level3", "target_raw", "actual", "actual_display",
-           "unit", "weight", "weight_effective", "score", "score_rate", "tier", "flags",
-           "source", "rule", "deviation_reason", "level3_en", "kind", "direction"]
+COLUMNS = [
+    "id",
+    "level1",
+    "level2",
+    "level3",
+    "target_raw",
+    "actual",
+    "actual_display",
+    "unit",
+    "weight",
+    "weight_nominal",
+    "score",
+    "score_rate",
+    "tier",
+    "flags",
+    "source",
+    "rule",
+    "deviation_reason",
+    "level3_en",
+    "kind",
+    "direction",
+]
 
 FLAG_ZH = {
     "over_target": "超额30%以上",
@@ -73,8 +92,39 @@ class Scorecard:
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pd.DataFrame:
-        """One row per 三级指标 (see :data:`COLUMNS`)."""
+        """One row per 三级指标 (see :data:`COLUMNS`).
+
+        ``weight`` is the indicator's points (分值) after the N/A policy, so that the
+        column sums to 100; ``weight_nominal`` is the points in the targets file.
+        ``score = weight · score_rate``; ``flags`` is a comma-separated list of
+        machine flags (see :data:`FLAG_ZH` for their Chinese names).
+        """
         return self.frame.copy()
+
+    def to_frame_zh(self) -> pd.DataFrame:
+        """The score table with Chinese headers, rounded for display (报告评分表)."""
+        f = self.frame
+        rate = f["score_rate"].map(lambda x: "—" if pd.isna(x) else f"{100 * x:.1f}%")
+        flags = f["flags"].map(
+            lambda s: "、".join(FLAG_ZH.get(x, x) for x in s.split(",") if x)
+        )
+        return pd.DataFrame(
+            {
+                "编号": f["id"],
+                "一级指标": f["level1"],
+                "二级指标": f["level2"],
+                "三级指标": f["level3"],
+                "指标值": f["target_raw"],
+                "实际完成值": f["actual_display"],
+                "分值": f["weight"].round(2),
+                "得分": f["score"].round(2),
+                "得分率": rate,
+                "档次": f["tier"],
+                "标记": flags,
+                "数据来源": f["source"],
+                "偏差原因": f["deviation_reason"],
+            }
+        )
 
     @property
     def complete(self) -> bool:
@@ -101,12 +151,24 @@ class Scorecard:
         """Score table by 一级 (1), 二级 (2) or 三级 (3) indicator."""
         keys = ["level1", "level2", "level3"][:level]
         df = self.frame
-        g = df.groupby(keys, sort=False).agg(weight=("weight_effective", "sum"),
-                                             score=("score", "sum")).reset_index()
-        g["score_rate"] = np.where(g["weight"] > 0, g["score"] / g["weight"].where(
-            g["weight"] > 0, 1), np.nan)
-        total = pd.DataFrame([{**dict.fromkeys(keys, ""), keys[0]: "合计 total",
-                               "weight": g["weight"].sum(), "score": g["score"].sum()}])
+        g = (
+            df.groupby(keys, sort=False)
+            .agg(weight=("weight", "sum"), score=("score", "sum"))
+            .reset_index()
+        )
+        g["score_rate"] = np.where(
+            g["weight"] > 0, g["score"] / g["weight"].where(g["weight"] > 0, 1), np.nan
+        )
+        total = pd.DataFrame(
+            [
+                {
+                    **dict.fromkeys(keys, ""),
+                    keys[0]: "合计 total",
+                    "weight": g["weight"].sum(),
+                    "score": g["score"].sum(),
+                }
+            ]
+        )
         total["score_rate"] = total["score"] / total["weight"]
         return pd.concat([g, total], ignore_index=True)
 
@@ -118,9 +180,15 @@ class Scorecard:
         """Data source, rule, details, checklist items and drill-down of an indicator."""
         m = self.measurements[ind_id]
         row = self.frame.set_index("id").loc[ind_id]
-        return {"id": ind_id, "source": row["source"], "rule": m.rule,
-                "details": m.details, "items": m.items, "rows": m.rows,
-                "deviation_reason": row["deviation_reason"]}
+        return {
+            "id": ind_id,
+            "source": row["source"],
+            "rule": m.rule,
+            "details": m.details,
+            "items": m.items,
+            "rows": m.rows,
+            "deviation_reason": row["deviation_reason"],
+        }
 
     def checklist(self, ind_id: str) -> pd.DataFrame | None:
         return self.measurements[ind_id].items
@@ -135,12 +203,15 @@ class Scorecard:
         key = firms.set_index("firm_id")[col] if col in firms.columns else None
         if key is None:
             return pd.DataFrame()
-        out = pd.DataFrame(index=pd.Index(sorted(key.dropna().astype("str").unique()),
-                                          name=col))
+        out = pd.DataFrame(
+            index=pd.Index(sorted(key.dropna().astype("str").unique()), name=col)
+        )
         if fy is not None:
-            above = fy.loc[(pd.to_numeric(fy["year"], errors="coerce") == ctx.year)
-                           & fy["is_above_scale"].astype("boolean").fillna(False)
-                           .astype(bool), "firm_id"]
+            above = fy.loc[
+                (pd.to_numeric(fy["year"], errors="coerce") == ctx.year)
+                & fy["is_above_scale"].astype("boolean").fillna(False).astype(bool),
+                "firm_id",
+            ]
             out["n_above_scale"] = above.map(key).value_counts()
         if "O1" in self.measurements:
             a = self.measurements["O1"].rows
@@ -162,9 +233,11 @@ class Scorecard:
             if q.empty:
                 q = r
             pts = dict(zip((5, 4, 3, 2, 1), ctx.policies["satisfaction"]["points"]))
-            g = q.assign(_k=q["firm_id"].map(key),
-                         _p=q["likert"].astype(int).map(pts).astype(float),
-                         _t=(q["likert"] >= 4).astype(float))
+            g = q.assign(
+                _k=q["firm_id"].map(key),
+                _p=q["likert"].astype(int).map(pts).astype(float),
+                _t=(q["likert"] >= 4).astype(float),
+            )
             out["n_survey"] = g.groupby("_k").size()
             out["satisfaction_index"] = g.groupby("_k")["_p"].mean()
             out["top2_rate"] = g.groupby("_k")["_t"].mean().astype(float)
@@ -185,8 +258,9 @@ class Scorecard:
 
     def by_industry(self, col: str | None = None) -> pd.DataFrame:
         """The same by key industry (default ``policies.key_industry_col``)."""
-        return self._breakdown(col or self.context.policies.get("key_industry_col",
-                                                                "key_industry"))
+        return self._breakdown(
+            col or self.context.policies.get("key_industry_col", "key_industry")
+        )
 
     # ------------------------------------------------------------------ output
     def to_dict(self) -> dict:
@@ -199,41 +273,60 @@ class Scorecard:
 
         inds = []
         for r in self.frame.to_dict("records"):
-            inds.append({
-                "id": r["id"], "name": r["level3"], "name_en": r["level3_en"],
-                "level1": r["level1"], "level2": r["level2"], "target": r["target_raw"],
-                "actual": clean(r["actual"]), "actual_display": r["actual_display"],
-                "unit": r["unit"], "weight": clean(r["weight"]),
-                "weight_effective": clean(r["weight_effective"]),
-                "score": clean(round(r["score"], 2)),
-                "score_rate": clean(r["score_rate"]), "tier": r["tier"],
-                "flags": [f for f in r["flags"].split(",") if f],
-                "source": r["source"], "rule": r["rule"],
-                "deviation_reason": r["deviation_reason"],
-            })
+            inds.append(
+                {
+                    "id": r["id"],
+                    "name": r["level3"],
+                    "name_en": r["level3_en"],
+                    "level1": r["level1"],
+                    "level2": r["level2"],
+                    "target": r["target_raw"],
+                    "actual": clean(r["actual"]),
+                    "actual_display": r["actual_display"],
+                    "unit": r["unit"],
+                    "weight": clean(r["weight"]),
+                    "weight_nominal": clean(r["weight_nominal"]),
+                    "score": clean(round(r["score"], 2)),
+                    "score_rate": clean(r["score_rate"]),
+                    "tier": r["tier"],
+                    "flags": [f for f in r["flags"].split(",") if f],
+                    "source": r["source"],
+                    "rule": r["rule"],
+                    "deviation_reason": r["deviation_reason"],
+                }
+            )
         return {
-            "year": self.year, "scheme": self.scheme,
-            "total": round(self.total, 2), "grade": self.grade, "grade_en": self.grade_en,
+            "year": self.year,
+            "scheme": self.scheme,
+            "total": round(self.total, 2),
+            "grade": self.grade,
+            "grade_en": self.grade_en,
             "complete": self.complete,
             "total_if_complete": clean(round(self.total_if_complete, 2)),
             "indicators": inds,
-            "kpis": [{k: clean(v) for k, v in r.items()}
-                     for r in self.kpis.to_dict("records")],
+            "kpis": [
+                {k: clean(v) for k, v in r.items()}
+                for r in self.kpis.to_dict("records")
+            ],
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
 
     def summary_zh(self) -> str:
-        s = (f"{self.year}年度绩效评价（方案{self.scheme}）总分{self.total:.2f}分，"
-             f"等级“{self.grade}”。")
+        s = (
+            f"{self.year}年度绩效评价（方案{self.scheme}）总分{self.total:.2f}分，"
+            f"等级“{self.grade}”。"
+        )
         a = self.context.assessments
         if a is not None and a.is_example:
             s += "注意：使用的是示例评估文件，定性结论仅供演示。"
         if not self.complete:
             n = len(self.missing_items)
-            s += (f"尚有{n}个清单项缺评估，得分未完整；若全部达成，总分可达"
-                  f"{self.total_if_complete:.2f}分。")
+            s += (
+                f"尚有{n}个清单项缺评估，得分未完整；若全部达成，总分可达"
+                f"{self.total_if_complete:.2f}分。"
+            )
         return s
 
     def to_text(self) -> str:
@@ -243,50 +336,98 @@ class Scorecard:
         for r in self.frame.to_dict("records"):
             lines.append(
                 f"{r['id']:<4} {r['level3'][:20]:<22} {str(r['target_raw'])[:12]:<12} "
-                f"{r['weight_effective']:>6.2f} {r['score']:>6.2f}  {r['tier']}  "
-                f"{r['flags']}")
+                f"{r['weight']:>6.2f} {r['score']:>6.2f}  {r['tier']}  "
+                + "、".join(FLAG_ZH.get(x, x) for x in r["flags"].split(",") if x)
+            )
             lines.append(f"     实际完成值 actual: {r['actual_display']}")
             if r["deviation_reason"]:
                 lines.append(f"     偏差原因: {r['deviation_reason']}")
-        lines.append(f"{'':<4} {'合计 total':<22} {'':<12} "
-                     f"{self.frame['weight_effective'].sum():>6.2f} {self.total:>6.2f}  "
-                     f"{self.grade}")
+        lines.append(
+            f"{'':<4} {'合计 total':<22} {'':<12} "
+            f"{self.frame['weight'].sum():>6.2f} {self.total:>6.2f}  "
+            f"{self.grade}"
+        )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         inc = "" if self.complete else ", incomplete"
-        return (f"Scorecard(year={self.year}, scheme={self.scheme!r}, "
-                f"total={self.total:.2f}, grade={self.grade!r}{inc}, "
-                f"{len(self.frame)} indicators)")
+        return (
+            f"Scorecard(year={self.year}, scheme={self.scheme!r}, "
+            f"total={self.total:.2f}, grade={self.grade!r}{inc}, "
+            f"{len(self.frame)} indicators)"
+        )
 
     def _repr_html_(self) -> str:
-        cols = ["id", "level1", "level2", "level3", "target_raw", "actual_display",
-                "weight_effective", "score", "tier", "flags", "deviation_reason"]
-        tbl = self.frame[cols].to_html(index=False, escape=True,
-                                       float_format="{:.2f}".format)
+        cols = [
+            "id",
+            "level1",
+            "level2",
+            "level3",
+            "target_raw",
+            "actual_display",
+            "weight",
+            "score",
+            "tier",
+            "flags",
+            "deviation_reason",
+        ]
+        tbl = self.frame[cols].to_html(
+            index=False, escape=True, float_format="{:.2f}".format
+        )
         return f"<p><b>{html.escape(self.summary_zh())}</b></p>{tbl}"
 
 
-def _deviation(ind: dict, m: Measurement, f: float, score: float, w: float,
-               tier: str, flags: tuple[str, ...]) -> str:
-    notable = {"over_target", "low_sample", "missing_assessment", "not_applicable",
-               "override", "capped", "over_penalty"}
+def _deviation(
+    ind: dict,
+    m: Measurement,
+    f: float,
+    score: float,
+    w: float,
+    tier: str,
+    flags: tuple[str, ...],
+    na_policy: str = "redistribute",
+) -> str:
+    notable = {
+        "over_target",
+        "low_sample",
+        "missing_assessment",
+        "not_applicable",
+        "override",
+        "capped",
+        "over_penalty",
+    }
     if not (math.isnan(f) or f < 1 - 1e-12 or notable & set(flags)):
         return ""
     name = ind["level3_zh"]
     if tier == F.NOT_APPLICABLE:
         head = f"{name}不适用"
     else:
-        head = (f"{name}{tier}：指标值{ind['target_raw']}，实际完成{m.display}，"
-                f"得{score:.2f}分（满分{w:.2f}分，得分率{f:.1%}）")
+        head = (
+            f"{name}{tier}：指标值{ind['target_raw']}，实际完成{m.display}，"
+            f"得{score:.2f}分（满分{w:.2f}分，得分率{f:.1%}）"
+        )
     reasons = list(m.reasons)
+    if tier == F.NOT_APPLICABLE:
+        reasons.append(
+            {
+                "redistribute": "其分值按比例分配给同一一级指标下的其他指标（该一级指标下无其他指标时分配给全部指标）",
+                "full": "按政策记满分",
+                "zero": "按政策记0分",
+            }.get(na_policy, na_policy)
+        )
     if "over_target" in flags and not any("30%" in r for r in reasons):
         reasons.append("实际完成值超过指标值30%以上，需说明指标值设定依据")
     return head + ("。原因：" + "；".join(reasons) if reasons else "") + "。"
 
 
-def evaluate(ds, targets: Targets | str | None = None, *, year: int, scheme: str = "A",
-             assessments=None) -> Scorecard:
+def evaluate(
+    ds,
+    targets: Targets | str | None = None,
+    *,
+    year: int,
+    scheme: str = "A",
+    assessments=None,
+) -> Scorecard:
     """Measure, score and grade every indicator of ``targets`` for ``year``.
 
     Parameters
@@ -319,9 +460,13 @@ def evaluate(ds, targets: Targets | str | None = None, *, year: int, scheme: str
         targets = load_targets(targets)
     if scheme not in SCHEMES:
         p = ProblemList()
-        p.error("bad_scheme", f"权重方案“{scheme}”无效，只能是 A 或 B。",
-                f"scheme {scheme!r} is not valid; use A or B.", column="scheme",
-                value=scheme)
+        p.error(
+            "bad_scheme",
+            f"权重方案“{scheme}”无效，只能是 A 或 B。",
+            f"scheme {scheme!r} is not valid; use A or B.",
+            column="scheme",
+            value=scheme,
+        )
         p.raise_if_errors(ConfigError, "参数有误 bad parameter")
     if assessments is not None and not isinstance(assessments, Assessments):
         assessments = load_assessments(assessments, targets=targets)
@@ -351,24 +496,46 @@ def evaluate(ds, targets: Targets | str | None = None, *, year: int, scheme: str
         up = m.details.get("f_if_missing_pass")
         if up is not None and r.applicable and "override" not in r.flags:
             upper_gain += w * (up - f)
-        rows.append({
-            "id": ind["id"], "level1": ind["level1_zh"], "level2": ind["level2_zh"],
-            "level3": ind["level3_zh"], "target_raw": str(ind.get("target_raw", "")),
-            "actual": m.actual, "actual_display": m.display, "unit": ind.get("unit"),
-            "weight": ind["w"], "weight_effective": w, "score": score,
-            "score_rate": f, "tier": r.tier, "flags": ",".join(r.flags),
-            "source": (ind.get("source") or {}).get("zh", "")
-            if isinstance(ind.get("source"), dict) else str(ind.get("source") or ""),
-            "rule": m.rule,
-            "deviation_reason": _deviation(ind, m, f, score, w, r.tier, r.flags),
-            "level3_en": ind["level3_en"], "kind": ind.get("kind"),
-            "direction": ind.get("direction"),
-        })
+        rows.append(
+            {
+                "id": ind["id"],
+                "level1": ind["level1_zh"],
+                "level2": ind["level2_zh"],
+                "level3": ind["level3_zh"],
+                "target_raw": str(ind.get("target_raw", "")),
+                "actual": m.actual,
+                "actual_display": m.display,
+                "unit": m.unit or ind.get("unit"),
+                "weight": w,
+                "weight_nominal": ind["w"],
+                "score": score,
+                "score_rate": f,
+                "tier": r.tier,
+                "flags": ",".join(r.flags),
+                "source": (ind.get("source") or {}).get("zh", "")
+                if isinstance(ind.get("source"), dict)
+                else str(ind.get("source") or ""),
+                "rule": m.rule,
+                "deviation_reason": _deviation(
+                    ind, m, f, score, w, r.tier, r.flags, na_policy
+                ),
+                "level3_en": ind["level3_en"],
+                "kind": ind.get("kind"),
+                "direction": ind.get("direction"),
+            }
+        )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["actual"] = pd.to_numeric(frame["actual"], errors="coerce")
     total = float(frame["score"].sum())
     bands = [(float(b["min"]), str(b["grade"])) for b in pol["grade_bands"]]
-    return Scorecard(year=int(year), scheme=scheme, total=total,
-                     grade=F.grade(total, bands), frame=frame, measurements=meas,
-                     kpis=compute_kpis(ctx), context=ctx,
-                     total_if_complete=total + upper_gain)
+    return Scorecard(
+        year=int(year),
+        scheme=scheme,
+        total=total,
+        grade=F.grade(total, bands),
+        frame=frame,
+        measurements=meas,
+        kpis=compute_kpis(ctx),
+        context=ctx,
+        total_if_complete=total + upper_gain,
+    )

@@ -45,9 +45,15 @@ def load_yaml(path, *, what_zh: str, what_en: str) -> tuple[object, LineMap]:
     path = Path(path)
     probs = ProblemList()
     if not path.is_file():
-        probs.error("file_missing", f"找不到{what_zh}文件：{path}。请检查路径。",
-                    f"{what_en} file not found: {path}. Check the path.", file=str(path))
-        probs.raise_if_errors(ConfigError, f"无法读取{what_zh} cannot read the {what_en}")
+        probs.error(
+            "file_missing",
+            f"找不到{what_zh}文件：{path}。请检查路径。",
+            f"{what_en} file not found: {path}. Check the path.",
+            file=str(path),
+        )
+        probs.raise_if_errors(
+            ConfigError, f"无法读取{what_zh} cannot read the {what_en}"
+        )
     text = path.read_text(encoding="utf-8-sig")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -60,9 +66,12 @@ def load_yaml(path, *, what_zh: str, what_en: str) -> tuple[object, LineMap]:
             f"YAML 语法错误：{problem}。请检查缩进、冒号和引号（含“≥”等符号的值请加引号）。",
             f"YAML syntax error: {problem}. Check indentation, colons and quotes "
             "(quote values that contain symbols such as ≥).",
-            file=str(path), row=None if mark is None else mark.line + 1,
+            file=str(path),
+            row=None if mark is None else mark.line + 1,
         )
-        probs.raise_if_errors(ConfigError, f"{what_zh}格式错误 the {what_en} is not valid YAML")
+        probs.raise_if_errors(
+            ConfigError, f"{what_zh}格式错误 the {what_en} is not valid YAML"
+        )
     lines = LineMap()
     if node is not None:
         _walk(node, (), lines)

@@ -51,6 +51,8 @@ __all__ = [
     "IDENTIFIER_COLUMNS",
     "MARK",
     "ProtectedTable",
+    "AMOUNT_BANDS",
+    "amount_band",
     "anonymise",
     "beneficiary_annex",
     "check_audience",
@@ -506,6 +508,28 @@ def anonymise(frame: pd.DataFrame, audience: str = "reviewer") -> pd.DataFrame:
     return frame.drop(columns=[c for c in frame.columns if c in IDENTIFIER_COLUMNS])
 
 
+#: Amount bands (万元) of the reviewer beneficiary annex: (upper bound, label).
+AMOUNT_BANDS: tuple[tuple[float, str], ...] = (
+    (5.0, "5万元及以下"),
+    (20.0, "5万—20万元"),
+    (50.0, "20万—50万元"),
+    (100.0, "50万—100万元"),
+    (200.0, "100万—200万元"),
+    (float("inf"), "200万元以上"),
+)
+
+
+def amount_band(x: object) -> str:
+    """The band label of an amount in 万元 (``—`` when missing)."""
+    if formats.is_missing(x):
+        return formats.MISSING
+    v = float(x)  # type: ignore[arg-type]
+    for upper, label in AMOUNT_BANDS:
+        if v <= upper + 1e-9:
+            return label
+    return AMOUNT_BANDS[-1][1]  # pragma: no cover
+
+
 def beneficiary_annex(
     awards: pd.DataFrame,
     *,
@@ -515,9 +539,11 @@ def beneficiary_annex(
     """The list of beneficiaries (受益企业清单), anonymised for reviewers.
 
     Reviewers get a pseudonymous sequence number (``受益单位001`` …, assigned after
-    sorting by category, town and amount so it carries no information about the
-    firm identifier), the category, 街镇, industry division and approved amount.
-    Internal readers also get the firm and award identifiers.
+    sorting by category and amount, so it carries nothing of the firm identifier),
+    the category and the approved amount as a band (:data:`AMOUNT_BANDS`).  Town,
+    industry and exact amounts are left out: combined they would single out firms
+    that the disclosure-controlled town/industry tables protect.  Internal readers
+    get exact amounts, town, industry and the firm/award identifiers.
 
     Parameters
     ----------
@@ -531,20 +557,27 @@ def beneficiary_annex(
     """
     check_audience(audience)
     labels = labels or {}
-    cols = [c for c in ["category", "town_code", "industry_div", "approved_amount",
-                        "disbursed_amount"] if c in awards.columns]
-    ids = [c for c in ["award_id", "firm_id", "provider_id", "name_masked"]
-           if c in awards.columns]
-    f = awards[cols + (ids if audience == "internal" else [])].copy()
-    sort = [c for c in ["category", "town_code", "approved_amount"] if c in f.columns]
-    f = f.sort_values(sort, kind="mergesort", ascending=[True, True, False][: len(sort)])
+    reviewer = audience == "reviewer"
+    if reviewer:
+        cols = [c for c in ["category", "approved_amount"] if c in awards.columns]
+    else:
+        cols = [c for c in ["category", "town_code", "industry_div", "approved_amount",
+                            "disbursed_amount", "name_masked", "firm_id", "provider_id",
+                            "award_id"] if c in awards.columns]
+    f = awards[cols].copy()
+    sort = [c for c in ["category", "approved_amount"] if c in f.columns]
+    f = f.sort_values(sort, kind="mergesort", ascending=[True, False][: len(sort)])
     f = f.reset_index(drop=True)
     for c, m in labels.items():
         if c in f.columns:
             f[c] = f[c].map(lambda v, m=m: m.get(v, v))
+    if reviewer and "approved_amount" in f:
+        f["approved_amount"] = f["approved_amount"].map(amount_band)
     f.insert(0, "序号", [f"受益单位{i:03d}" for i in range(1, len(f) + 1)])
     names = {"category": "补贴类别", "town_code": "街镇", "industry_div": "行业大类",
-             "approved_amount": "核定金额（万元）", "disbursed_amount": "已拨付（万元）"}
+             "approved_amount": "核定金额区间" if reviewer else "核定金额（万元）",
+             "disbursed_amount": "已拨付（万元）", "name_masked": "企业名称",
+             "firm_id": "企业编号", "provider_id": "服务商编号", "award_id": "项目编号"}
     return f.rename(columns=names)
 
 

@@ -57,6 +57,7 @@ __all__ = [
     "collect",
     "coverage_facts",
     "effects_facts",
+    "main_effects",
     "indicator_facts",
     "payment_facts",
     "survey_facts",
@@ -250,17 +251,42 @@ def survey_facts(survey: Any) -> dict[str, Any] | None:
     }
 
 
-def effects_facts(effects: Any, *, alpha: float = 0.05) -> list[dict[str, Any]]:
-    """Rows of ``PolicyEffects.table`` as dicts, plus ``significant``."""
+MAIN_DESIGN = "cs_dr"
+
+
+def main_effects(effects: Any) -> pd.DataFrame | None:
+    """The headline estimate per outcome.
+
+    ``PolicyEffects.main`` when present; else the rows of ``.table`` whose design
+    is :data:`MAIN_DESIGN`; else the first row of each outcome.
+    """
+    main = getattr(effects, "main", None)
+    if isinstance(main, pd.DataFrame) and not main.empty:
+        return main
     table = getattr(effects, "table", effects)
     if not isinstance(table, pd.DataFrame) or table.empty:
+        return None
+    if "design" in table and (table["design"] == MAIN_DESIGN).any():
+        return table.loc[table["design"] == MAIN_DESIGN]
+    return table.drop_duplicates("outcome") if "outcome" in table else table
+
+
+def effects_facts(effects: Any, *, alpha: float = 0.05) -> list[dict[str, Any]]:
+    """Headline estimates (:func:`main_effects`) as dicts, plus ``significant``.
+
+    ``design`` is the Chinese design label (``design_zh``) when available.
+    """
+    table = main_effects(effects)
+    if table is None or table.empty:
         return []
     out = []
     for rec in table.to_dict("records"):
         for k in ("estimate", "se", "ci_low", "ci_high", "p_value"):
             rec[k] = _num(rec.get(k))
+        rec["outcome"] = str(rec.get("outcome") or "")
         rec["outcome_zh"] = str(rec.get("outcome_zh") or rec.get("outcome"))
-        rec["design"] = str(rec.get("design") or "")
+        rec["design_code"] = str(rec.get("design") or "")
+        rec["design"] = str(rec.get("design_zh") or rec.get("design") or "")
         p = rec["p_value"]
         if p is None and rec["ci_low"] is not None and rec["ci_high"] is not None:
             rec["significant"] = rec["ci_low"] > 0 or rec["ci_high"] < 0

@@ -19,6 +19,7 @@ from jdeval.report.textenv import TEMPLATE_DIR, html_env
 
 __all__ = ["report_html", "section_html", "style_tag", "table_rows"]
 
+_MARKS = {"—*", "—"}
 _NUMERIC = re.compile(r"^[−\-+]?[\d,]+(\.\d+)?(%|万元)?$")
 
 
@@ -42,7 +43,7 @@ def table_rows(t: Table) -> tuple[list[str], list[list[dict]]]:
         cells = [{"text": str(idx), "num": False}] if t.index else []
         for v in rec:
             s = "" if v is None else str(v)
-            cells.append({"text": s, "num": bool(_NUMERIC.match(s))})
+            cells.append({"text": s, "num": bool(_NUMERIC.match(s)) or s in _MARKS})
         rows.append(cells)
     return header, rows
 

@@ -76,6 +76,12 @@ _DIRECTION_RULE = {
     "qualitative": "定性指标：按证据清单逐项评定（达成1、部分0.5、未达成0），"
                    "得分＝分值×加权完成度；≥80%为达成，60%—80%为部分达成。",
 }
+#: Short category names for wide cross tables.
+_SHORT_CATEGORY = {
+    "DIAG": "诊断评估", "SF_DISTRICT": "区级智能工厂", "SF_CITY_DEMO": "市示范智能工厂",
+    "PROVIDER": "服务商", "LOAN_INTEREST": "贷款贴息", "ID_RESOLUTION": "标识解析",
+    "IIP_PLATFORM": "互联网平台", "SCENE": "场景标杆",
+}
 _LEVEL1_ORDER = ["决策", "过程", "预算执行率", "成本指标", "产出指标", "效益指标", "满意度指标"]
 
 
@@ -153,6 +159,7 @@ def _score_display(frame: pd.DataFrame, *, full: bool = False) -> pd.DataFrame:
     for c in cols:
         if c not in f:
             f[c] = ""
+    wcol = _weight_col(f)
     out = pd.DataFrame({
         "一级指标": f["level1"].astype(str),
         "二级指标": f["level2"].astype(str),
@@ -160,7 +167,7 @@ def _score_display(frame: pd.DataFrame, *, full: bool = False) -> pd.DataFrame:
         "年度指标值": f["target_raw"].astype(str),
         "实际完成值": f["actual_display"].map(lambda v: "" if formats.is_missing(v)
                                              else str(v)),
-        "分值": f["weight"].map(formats.score),
+        "分值": f[wcol].map(formats.score),
         "得分": f["score"].map(formats.score),
         "得分率": f["score_rate"].map(lambda v: formats.percent(v, 1)),
         "评定": f["tier"].map(lambda v: "" if formats.is_missing(v) else str(v)),
@@ -169,7 +176,7 @@ def _score_display(frame: pd.DataFrame, *, full: bool = False) -> pd.DataFrame:
         out["数据来源"] = f["source"].map(lambda v: "" if formats.is_missing(v) else str(v))
         out["偏差原因"] = f["deviation_reason"].map(
             lambda v: "" if formats.is_missing(v) else str(v))
-    total_w = pd.to_numeric(f["weight"], errors="coerce").sum()
+    total_w = pd.to_numeric(f[wcol], errors="coerce").sum()
     total_s = pd.to_numeric(f["score"], errors="coerce").sum()
     row = {c: "" for c in out.columns}
     row.update({"一级指标": "合计", "分值": formats.score(total_w),
@@ -178,8 +185,27 @@ def _score_display(frame: pd.DataFrame, *, full: bool = False) -> pd.DataFrame:
     return pd.concat([out, pd.DataFrame([row])], ignore_index=True)
 
 
+def _weight_col(frame: pd.DataFrame) -> str:
+    """``weight_effective`` (after N/A redistribution) when the scorecard has it."""
+    return "weight_effective" if "weight_effective" in frame else "weight"
+
+
+def _redistributed(frame: pd.DataFrame) -> bool:
+    if "weight_effective" not in frame:
+        return False
+    a = pd.to_numeric(frame["weight_effective"], errors="coerce").fillna(0)
+    b = pd.to_numeric(frame["weight"], errors="coerce").fillna(0)
+    return bool(((a - b).abs() > 1e-9).any())
+
+
+_NA_NOTE = ("注：分值为按规则重新分配后的有效分值——本年度不适用的指标，其分值按比例分配至"
+            "同一级指标下的其他三级指标，总分仍为100分。")
+
+
 def _level1(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    g = frame.groupby("level1", sort=False)[["weight", "score"]].sum(min_count=1)
+    wcol = _weight_col(frame)
+    g = (frame.assign(weight=frame[wcol]).groupby("level1", sort=False)[["weight", "score"]]
+         .sum(min_count=1))
     out = []
     for name, r in g.iterrows():
         w, s = float(r["weight"] or 0), r["score"]
@@ -265,7 +291,7 @@ def _ch3(inp: Inputs) -> list[Section]:
         s.add(p)
     if fr is not None:
         s.add(Table(f"{inp.year}年度绩效评价评分表", _score_display(fr), key="scores",
-                    data=fr))
+                    data=fr, footnote=_NA_NOTE if _redistributed(fr) else ""))
         s.add(_fig(charts.score_by_level(fr, title=None), "各一级指标得分与分值",
                    "score_by_level"))
     prev = inp.facts.get("previous")
@@ -359,15 +385,31 @@ def _ch4(inp: Inputs) -> list[Section]:
         s4.add(_fig(charts.satisfaction_distribution(wide, title=None),
                     "满意度调查各题选项分布", "satisfaction"))
     s5 = Section("ch4_5", "政策效应的因果分析", 3)
-    rob = getattr(inp.effects, "robustness_text_zh", "") or ""
-    if not rob:
-        r = getattr(inp.effects, "robustness", None)
-        rob = getattr(r, "robustness_text_zh", "") or ""
-    for p in _render("zh/effects.txt.j2", inp.ctx(robustness=rob)):
+    _effects_section(inp, s5)
+    return [ch, s1, s2, s3, s4, s5]
+
+
+#: Outcomes whose event-study chart is shown (investment and productivity).
+EVENT_STUDY_OUTCOMES = ("log_tech_reno_inv", "digital_inv_share",
+                        "log_labour_productivity", "tfp")
+
+
+def _text_lines(x: Any) -> list[str]:
+    if isinstance(x, str):
+        return [t.strip() for t in x.splitlines() if t.strip()]
+    if isinstance(x, (list, tuple)):
+        return [str(t).strip() for t in x if str(t).strip()]
+    return []
+
+
+def _effects_section(inp: Inputs, s5: Section) -> None:
+    f, eff = inp.facts, inp.effects
+    reading = " ".join(_text_lines(getattr(eff, "reading_zh", "")))
+    for p in _render("zh/effects.txt.j2", inp.ctx(reading=reading)):
         s5.add(p)
     if f["effects"]:
         t = pd.DataFrame([{
-            "结果变量": e["outcome_zh"], "估计方法": e["design"],
+            "结果变量": e["outcome_zh"],
             "估计值": formats.number(e["estimate"], 3), "标准误": formats.number(e["se"], 3),
             "95%置信区间": f"[{formats.number(e['ci_low'], 3)}, "
                            f"{formats.number(e['ci_high'], 3)}]",
@@ -375,14 +417,24 @@ def _ch4(inp: Inputs) -> list[Section]:
             "企业数": formats.integer(e.get("n_firms")),
             "获补企业数": formats.integer(e.get("n_treated")),
         } for e in f["effects"]])
-        s5.add(Table("政策效应估计结果", t, key="effects"))
-    for outcome, res in (getattr(inp.effects, "event_studies", None) or {}).items():
+        s5.add(Table("政策效应主估计结果（多期双重差分）", t, key="effects"))
+    table = getattr(eff, "table", None)
+    if isinstance(table, pd.DataFrame) and "design" in table and table["design"].nunique() > 1:
+        t = pd.DataFrame({
+            "结果变量": table["outcome_zh"].astype(str),
+            "估计方法": table.get("design_zh", table["design"]).astype(str),
+            "估计值": table["estimate"].map(lambda v: formats.number(v, 3)),
+            "95%置信区间": [f"[{formats.number(a, 3)}, {formats.number(b, 3)}]"
+                           for a, b in zip(table["ci_low"], table["ci_high"])],
+            "p值": table["p_value"].map(lambda v: formats.number(v, 3)),
+        })
+        s5.add(Table("不同估计方法的结果比较", t, key="effects_designs"))
+    studies = getattr(eff, "event_studies", None) or {}
+    for outcome in [o for o in EVENT_STUDY_OUTCOMES if o in studies]:
         try:
-            es = res.to_frame()
+            es = studies[outcome].to_frame()
         except Exception:  # noqa: BLE001 - a result without a frame is skipped
             continue
-        if "event_time" not in es:
-            es = es.rename(columns={"e": "event_time", "term": "event_time"})
         if not {"event_time", "estimate", "ci_low", "ci_high"} <= set(es.columns):
             continue
         zh = next((e["outcome_zh"] for e in f["effects"] if e.get("outcome") == outcome),
@@ -390,7 +442,13 @@ def _ch4(inp: Inputs) -> list[Section]:
         s5.add(_fig(charts.event_study(es, title=None, ylabel=zh),
                     f"{zh}的事件研究估计（95%置信区间）", f"event_{outcome}",
                     note="注：横轴为相对首次获补年份的时间，−1期为基期；阴影为95%置信区间。"))
-    return [ch, s1, s2, s3, s4, s5]
+    rob = _text_lines(getattr(eff, "robustness_text_zh", ""))
+    if rob:
+        s5.add(Paragraph("稳健性检验", "lead"))
+        for line in rob:
+            s5.add(line)
+    for n in _text_lines(getattr(eff, "notes", [])):
+        s5.add(Paragraph(f"注：{n}", "note"))
 
 
 def _ch5(inp: Inputs) -> list[Section]:
@@ -436,7 +494,8 @@ def _annexes(inp: Inputs) -> list[Section]:
     if inp.scorecard_frame is not None:
         a1.add(Table(f"{inp.year}年度绩效评价评分表（含数据来源与偏差原因）",
                      _score_display(inp.scorecard_frame, full=True), key="scorecard_full",
-                     data=inp.scorecard_frame))
+                     data=inp.scorecard_frame,
+                     footnote=_NA_NOTE if _redistributed(inp.scorecard_frame) else ""))
     else:
         a1.add(f"评分表不可用：{inp.unavailable.get('scorecard', '')}")
     out.append(a1)
@@ -484,6 +543,10 @@ def _annexes(inp: Inputs) -> list[Section]:
 
     a5 = Section("annex5", "附件5 受益企业清单（脱敏）", 0, page_break=True)
     aw = factsmod.approved(factsmod._table(inp.ds, "awards"), inp.year)
+    if len(aw) and inp.audience == "internal":
+        firms = factsmod._table(inp.ds, "firms")
+        if {"firm_id", "name_masked"} <= set(firms.columns):
+            aw = aw.merge(firms[["firm_id", "name_masked"]], on="firm_id", how="left")
     if len(aw):
         ann = disclosure.beneficiary_annex(
             aw, audience=inp.audience,
@@ -492,8 +555,9 @@ def _annexes(inp: Inputs) -> list[Section]:
         for c in ann.columns:
             if "万元" in c:
                 ann[c] = ann[c].map(lambda v: formats.wan(v, unit=False))
-        ann = ann.astype(str).replace({"nan": "", "<NA>": "", "None": ""})
-        a5.add("评审版清单以序号代替企业名称，不含统一社会信用代码等标识信息。"
+        ann = ann.astype(object).where(ann.notna(), "").astype(str)
+        a5.add("评审版清单以序号代替企业名称，不含统一社会信用代码、所属街镇和行业等可识别信息，"
+               "补贴金额以区间表示。"
                if inp.audience == "reviewer" else "内部版清单含企业和项目编号，仅供内部使用。")
         a5.add(Table(f"{inp.year}年度受益单位清单", ann, key="beneficiaries"))
     out.append(a5)
@@ -517,8 +581,8 @@ def _annexes(inp: Inputs) -> list[Section]:
             pi.frame.index.name = "行业大类"
             a6.add(_protected_table(pi, "各行业大类受益单位数及核定金额", "by_industry"))
         px = disclosure.protect(ent, ["town_code", "category"], "approved_amount",
-                                labels={"town_code": tl,
-                                        "category": factsmod.category_labels()}, **kw)
+                                labels={"town_code": tl, "category": _SHORT_CATEGORY},
+                                **kw)
         px.frame.index.name = "街镇"
         a6.add(_protected_table(px, "各街镇分支持类别核定金额（万元）", "town_by_category"))
         shown = pt.values.drop(index=pt.values.index[-1])

@@ -119,14 +119,17 @@ def _footer_page_numbers(section) -> None:
     _run(par, " —", size=Pt(12))
 
 
-def _cell_text(cell, text: str, *, bold: bool = False, align=None) -> None:
+def _cell_text(cell, text: str, *, bold: bool = False, align=None,
+               size=TABLE_FONT_SIZE) -> None:
     cell.text = ""
     par = cell.paragraphs[0]
     par.paragraph_format.first_line_indent = Pt(0)
     par.paragraph_format.line_spacing = 1.0
+    par.paragraph_format.space_before = Pt(1)
+    par.paragraph_format.space_after = Pt(1)
     if align is not None:
         par.alignment = align
-    _run(par, text, size=TABLE_FONT_SIZE, bold=bold)
+    _run(par, text, size=size, bold=bold)
 
 
 def _shade(cell, fill: str) -> None:
@@ -166,10 +169,44 @@ def _note(doc, text: str) -> None:
     _run(par, text, size=Pt(9))
 
 
-def _add_table(doc, t: Table) -> None:
+def _em(text: str) -> float:
+    """Approximate printed width of ``text`` in em (CJK 1 em, Latin/digits ~0.55)."""
+    return sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in text)
+
+
+def _col_widths(header: list[str], rows: list[list[dict]], total_cm: float,
+                size_pt: float) -> list[float]:
+    """Column widths: numeric columns get what their longest value needs (no
+    wrapping); text columns share the rest in proportion to their content."""
+    em_cm = size_pt / 28.35
+    pad = 0.45  # cell margins
+    fixed: dict[int, float] = {}
+    weights: dict[int, float] = {}
+    for j, h in enumerate(header):
+        body = [r[j] for r in rows]
+        longest = max([_em(c["text"]) for c in body] + [0.0])
+        if body and all(c["num"] or not c["text"] for c in body):
+            fixed[j] = max(longest, min(_em(h), 4.0)) * em_cm + pad
+        else:
+            weights[j] = min(max(longest, _em(h), 2.0), 14.0)
+    rest = total_cm - sum(fixed.values())
+    if not weights or rest < 1.5 * len(weights):  # too many numbers: proportional
+        allw = {j: max(_em(h), 2.0) for j, h in enumerate(header)}
+        allw.update({j: w / em_cm for j, w in fixed.items()})
+        allw.update(weights)
+        tot = sum(allw.values())
+        return [total_cm * allw[j] / tot for j in range(len(header))]
+    tot = sum(weights.values())
+    return [fixed[j] if j in fixed else rest * weights[j] / tot for j in range(len(header))]
+
+
+def _add_table(doc, t: Table, width_cm: float = 15.5) -> None:
     header, rows = table_rows(t)
     _caption(doc, f"{t.label} {t.caption}")
     table = doc.add_table(rows=1 + len(rows), cols=len(header))
+    table.autofit = False
+    size = TABLE_FONT_SIZE if len(header) <= 6 else Pt(9)
+    widths = _col_widths(header, rows, width_cm, size.pt)
     try:
         table.style = doc.styles["Table Grid"]
     except KeyError:  # pragma: no cover - the default template has it
@@ -182,13 +219,17 @@ def _add_table(doc, t: Table) -> None:
     rep.set(qn("w:val"), "true")
     trpr.append(rep)
     for j, h in enumerate(header):
-        _cell_text(hdr.cells[j], h, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+        _cell_text(hdr.cells[j], h, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, size=size)
         _shade(hdr.cells[j], "E8EEF4")
     for i, row in enumerate(rows, 1):
         cells = table.rows[i].cells
         for j, c in enumerate(row):
-            _cell_text(cells[j], c["text"],
+            _cell_text(cells[j], c["text"], size=size,
                        align=WD_ALIGN_PARAGRAPH.RIGHT if c["num"] else None)
+    for j, w in enumerate(widths):
+        table.columns[j].width = Cm(w)
+        for cell in table.columns[j].cells:
+            cell.width = Cm(w)
     if t.footnote:
         _note(doc, t.footnote)
     doc.add_paragraph().paragraph_format.line_spacing = 0.8
@@ -260,7 +301,7 @@ def build_document(report: Report):
             if isinstance(b, Paragraph):
                 _add_paragraph(doc, b)
             elif isinstance(b, Table):
-                _add_table(doc, b)
+                _add_table(doc, b, width)
             elif isinstance(b, Figure):
                 _add_figure(doc, b, width)
     return doc

@@ -149,8 +149,9 @@ def survey_frame(ds, *, year: int, statuses: Sequence[str] = APPROVED_STATUSES):
     awards = ds.tables["awards"]
     resp = ds.tables["survey_responses"]
     funded = funded_firms(awards, year, statuses=statuses)
-    appr = approved_awards(awards, year, statuses=statuses,
-                           beneficiary_type="enterprise")
+    appr = approved_awards(
+        awards, year, statuses=statuses, beneficiary_type="enterprise"
+    )
     award_ids = set(appr["award_id"].astype("str"))
     aid = resp["award_id"].astype("str")
     has_award = resp["award_id"].notna()
@@ -213,9 +214,24 @@ def analyse(
         for lv in (5, 4, 3, 2, 1):
             row[f"share_{lv}"] = float(np.mean(v == lv)) if n else math.nan
         rows.append(row)
-    items = pd.DataFrame(rows, columns=[
-        "item", "item_zh", "item_en", "n", "index", "top2_rate", "ci_low", "ci_high",
-        "share_5", "share_4", "share_3", "share_2", "share_1"])
+    items = pd.DataFrame(
+        rows,
+        columns=[
+            "item",
+            "item_zh",
+            "item_en",
+            "n",
+            "index",
+            "top2_rate",
+            "ci_low",
+            "ci_high",
+            "share_5",
+            "share_4",
+            "share_3",
+            "share_2",
+            "share_1",
+        ],
+    )
     n_pop = len(funded)
     respondents = r["firm_id"].astype("str").unique()
     n_resp = int(len(set(respondents) & set(funded))) if n_pop else 0
@@ -233,9 +249,13 @@ def analyse(
         n_valid = len(respondents)
         k = round(t2 * n_valid) if n_valid else 0
     ci = wilson_ci(k, n_valid)
-    wide = r.loc[r["item_code"] != overall_item].pivot_table(
-        index="firm_id", columns="item_code", values="likert", aggfunc="last"
-    ) if len(r) else pd.DataFrame()
+    wide = (
+        r.loc[r["item_code"] != overall_item].pivot_table(
+            index="firm_id", columns="item_code", values="likert", aggfunc="last"
+        )
+        if len(r)
+        else pd.DataFrame()
+    )
     alpha = cronbach_alpha(wide)
     min_valid = min(int(min_n), math.ceil(min_share * n_pop)) if n_pop else int(min_n)
     return SurveyResult(

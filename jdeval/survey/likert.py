@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 DEFAULT_POINTS: tuple[float, ...] = (100.0, 80.0, 60.0, 40.0, 20.0)
 LIKERT_ZH = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意"}
@@ -62,7 +62,7 @@ def wilson_ci(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
     """
     if n <= 0:
         return (math.nan, math.nan)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom

@@ -1,0 +1,217 @@
+"""Heterogeneous effects (异质性分析) by subsidy category, key industry, 街镇, size class.
+
+For each value ``v`` of a grouping variable the funded firms of group ``v`` are
+compared with **all never-funded firms** by Callaway–Sant'Anna (never-treated
+controls, doubly robust with the pre-period covariates when the group is large
+enough, else outcome regression without covariates), and the ``simple`` aggregation
+is reported. Using the never-funded firms of every group as controls keeps the
+comparison group large; the covariates adjust for differences in size and maturity.
+Groups are *descriptive* splits: a difference between groups is not by itself
+evidence that the policy works better in one of them (the groups differ in many
+ways), and with many groups some differences arise by chance.
+
+Small groups are flagged: with fewer than ``min_treated`` funded firms (10 by
+default) the estimate is reported but marked ``too_small`` and should not be
+interpreted ("样本过少，不宜解读").
+
+The subsidy category of a firm is the category of its *first* approved or
+disbursed enterprise award (the largest approved amount if several in that year).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from jdeval.errors import DataError
+
+__all__ = ["heterogeneity", "first_award_category", "DIMENSIONS", "CATEGORY_ZH"]
+
+#: Grouping dimensions: column → (Chinese, English).
+DIMENSIONS = {
+    "category": ("补贴类别", "subsidy category"),
+    "key_industry": ("重点产业", "key industry"),
+    "town_code": ("街镇", "town"),
+    "size_class": ("企业规模", "size class"),
+}
+
+CATEGORY_ZH = {
+    "DIAG": "智能制造诊断评估",
+    "SF_DISTRICT": "区级智能工厂",
+    "SF_CITY_DEMO": "市示范性智能工厂",
+    "PROVIDER": "服务商引育",
+    "LOAN_INTEREST": "专项贷款贴息",
+    "ID_RESOLUTION": "工业互联网标识解析",
+    "IIP_PLATFORM": "工业互联网平台",
+    "SCENE": "优秀场景",
+}
+
+_FUNDED = ("approved", "disbursed")
+
+
+def first_award_category(awards: pd.DataFrame) -> pd.Series:
+    """Category of each firm's first funded enterprise award (index = firm_id)."""
+    need = {"firm_id", "batch_year", "category", "status"}
+    if awards is None or not need <= set(awards.columns):
+        return pd.Series(dtype="str", name="category")
+    a = awards.loc[awards["status"].astype(str).isin(_FUNDED)].copy()
+    if "beneficiary_type" in a.columns:
+        a = a.loc[a["beneficiary_type"].astype(str) == "enterprise"]
+    a = a.dropna(subset=["firm_id"])
+    if a.empty:
+        return pd.Series(dtype="str", name="category")
+    amt = (
+        pd.to_numeric(a["approved_amount"], errors="coerce").fillna(0)
+        if "approved_amount" in a.columns
+        else 0.0
+    )
+    a = a.assign(_amt=amt, firm_id=a["firm_id"].astype(str))
+    a = a.sort_values(["firm_id", "batch_year", "_amt"], ascending=[True, True, False])
+    first = a.drop_duplicates("firm_id").set_index("firm_id")["category"].astype(str)
+    first.name = "category"
+    return first
+
+
+def _one_group(sub, *, yname, covariates, min_treated, alp):
+    from jdeval.effects.did import att_gt
+
+    n_t = int(sub.loc[sub["first_award_year"] > 0, "firm_id"].nunique())
+    use_x = bool(covariates) and n_t >= max(min_treated, 3 * (len(covariates) + 5))
+    kwargs = dict(
+        yname=yname,
+        tname="year",
+        idname="firm_id",
+        gname="first_award_year",
+        control_group="nevertreated",
+        alp=alp,
+        allow_unbalanced_panel=True,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if use_x:
+                res = att_gt(
+                    sub,
+                    xformla="~ " + " + ".join(covariates),
+                    est_method="dr",
+                    **kwargs,
+                )
+            else:
+                res = att_gt(sub, est_method="reg", **kwargs)
+            agg = res.aggregate(type="simple")
+            return agg.overall_att, agg.overall_se, use_x, ""
+        except Exception as exc:  # noqa: BLE001 - report, don't crash the battery
+            return math.nan, math.nan, use_x, str(exc).splitlines()[0][:200]
+
+
+def heterogeneity(
+    panel: pd.DataFrame,
+    *,
+    yname: str,
+    awards: pd.DataFrame | None = None,
+    by: list[str] | None = None,
+    covariates: list[str] | None = None,
+    min_treated: int = 10,
+    alp: float = 0.05,
+) -> pd.DataFrame:
+    """Effect of funding on ``yname`` by group, with group sizes and small-group flags.
+
+    Parameters
+    ----------
+    panel
+        Panel from :func:`jdeval.effects.outcomes.build_panel`.
+    yname
+        Outcome column.
+    awards
+        The ``awards`` table (for the subsidy category); without it the category
+        split is skipped.
+    by
+        Dimensions to split by (keys of :data:`DIMENSIONS`; default all).
+    covariates
+        Pre-period covariates for the doubly robust estimator.
+    min_treated
+        Groups with fewer funded firms are flagged ``too_small``.
+    alp
+        Significance level.
+
+    Returns
+    -------
+    DataFrame
+        ``dimension, dimension_zh, group, group_zh, n_treated, n_control,
+        estimate, se, ci_low, ci_high, p_value, too_small, covariates_used,
+        flag_zh, flag_en``.
+    """
+    from scipy import stats
+
+    by = list(by or DIMENSIONS)
+    for b in by:
+        if b not in DIMENSIONS:
+            raise ValueError(f"unknown dimension {b!r}; choose from {list(DIMENSIONS)}")
+    covariates = list(covariates or [])
+    p = panel.copy()
+    if "category" in by:
+        cat = first_award_category(awards) if awards is not None else pd.Series()
+        p["category"] = p["firm_id"].map(cat)
+        if awards is None:
+            by.remove("category")
+    missing = [b for b in by if b not in p.columns]
+    if missing:
+        raise DataError(
+            f"异质性分析缺少列 {missing} / heterogeneity needs columns {missing}", []
+        )
+    z = stats.norm.ppf(1 - alp / 2)
+    controls = p.loc[p["first_award_year"] == 0]
+    n_control = int(controls["firm_id"].nunique())
+    rows = []
+    for dim in by:
+        treated = p.loc[p["first_award_year"] > 0]
+        for val, tsub in treated.groupby(dim, sort=True):
+            sub = pd.concat([tsub, controls], ignore_index=True).dropna(subset=[yname])
+            n_t = int(tsub["firm_id"].nunique())
+            est, se, used_x, err = _one_group(
+                sub,
+                yname=yname,
+                covariates=covariates,
+                min_treated=min_treated,
+                alp=alp,
+            )
+            small = n_t < min_treated
+            if small:
+                fzh = f"受资助企业仅 {n_t} 家（少于 {min_treated} 家），样本过少，不宜解读"
+                fen = f"only {n_t} funded firms (< {min_treated}): too few to interpret"
+            elif err:
+                fzh, fen = "无法估计：" + err, "could not estimate: " + err
+            else:
+                fzh, fen = "", ""
+            pv = (
+                float(2 * stats.norm.sf(abs(est / se)))
+                if np.isfinite(se) and se > 0
+                else math.nan
+            )
+            label = CATEGORY_ZH.get(str(val), str(val)) if dim == "category" else val
+            rows.append(
+                {
+                    "dimension": dim,
+                    "dimension_zh": DIMENSIONS[dim][0],
+                    "group": str(val),
+                    "group_zh": str(label),
+                    "n_treated": n_t,
+                    "n_control": n_control,
+                    "estimate": est,
+                    "se": se,
+                    "ci_low": est - z * se,
+                    "ci_high": est + z * se,
+                    "p_value": pv,
+                    "too_small": small,
+                    "covariates_used": used_x,
+                    "flag_zh": fzh,
+                    "flag_en": fen,
+                }
+            )
+    out = pd.DataFrame(rows)
+    if len(out):
+        out.insert(0, "outcome", yname)
+    return out
