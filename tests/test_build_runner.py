@@ -311,6 +311,21 @@ def test_bad_parameters_listed_together(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_output_folder_that_is_not_a_report_is_refused(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "x.csv").write_text("a\n", encoding="utf-8")
+    precious = tmp_path / "documents"
+    precious.mkdir()
+    (precious / "thesis.docx").write_bytes(b"keep me")
+    for out, code in ((precious, "out_not_report"), (data / "r", "out_overlaps_input")):
+        with pytest.raises(ConfigError) as info:
+            build(2024, data=data, out=out, notebooks=tmp_path, check_data=False)
+        assert code in [p.code for p in info.value.problems]
+    assert (precious / "thesis.docx").read_bytes() == b"keep me"
+    assert not (data / "r").exists()
+
+
 def test_parameter_names_reads_tagged_cell(tmp_path):
     p = make_notebook(tmp_path / "a.ipynb", PARAMS, [("md", "# A")])
     names = parameter_names(nbformat.read(str(p), as_version=4))

@@ -8,7 +8,7 @@ import pytest
 
 from jdeval.data.export import neutralise, write_table
 
-EVIL = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\t=x", "\r=y", "=HYPERLINK(\"http://x\")"]
+EVIL = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\t=x", "\r=y", '=HYPERLINK("http://x")']
 
 
 def _frame():

@@ -37,9 +37,17 @@ def _assert_same(a: Dataset, b: Dataset):
 def test_dtypes_follow_architecture(small):
     _, ds = small
     c = get_contract()
-    expected = {"id": "str", "str": "str", "enum": "str", "uscc": "str", "int": "Int64",
-                "money": "float64", "float": "float64", "date": "datetime64[ns]",
-                "bool": "boolean"}
+    expected = {
+        "id": "str",
+        "str": "str",
+        "enum": "str",
+        "uscc": "str",
+        "int": "Int64",
+        "money": "float64",
+        "float": "float64",
+        "date": "datetime64[ns]",
+        "bool": "boolean",
+    }
     for name in TABLE_ORDER:
         df = ds.tables[name]
         assert list(df.columns) == list(c[name].columns)
@@ -92,7 +100,9 @@ def test_chinese_file_names_sheet_names_and_headers(small, tmp_path):
         df.columns = [c[name].columns[col].zh for col in df.columns]
         df.to_csv(out / f"{c[name].zh}.csv", index=False, encoding="gbk")
     _assert_same(ds, load(out))
-    zh_tables = {c[n].zh: ds.tables[n] for n in ("towns", "firms", "firm_year", "awards")}
+    zh_tables = {
+        c[n].zh: ds.tables[n] for n in ("towns", "firms", "firm_year", "awards")
+    }
     wb = write_workbook(zh_tables, tmp_path / "工作簿.xlsx")
     got = load(wb)
     for n in ("towns", "firms", "firm_year", "awards"):
@@ -107,16 +117,26 @@ def test_spreadsheet_variants_parse(small, tmp_path):
     d = pd.to_datetime(aw["application_date"])
     styles = np.arange(len(aw)) % 4
     aw["application_date"] = [
-        f"{x.year}年{x.month}月{x.day}日" if s == 0 else
-        f"{x.year}/{x.month}/{x.day}" if s == 1 else
-        str((x - pd.Timestamp("1899-12-30")).days) if s == 2 else x.strftime("%Y%m%d")
+        f"{x.year}年{x.month}月{x.day}日"
+        if s == 0
+        else f"{x.year}/{x.month}/{x.day}"
+        if s == 1
+        else str((x - pd.Timestamp("1899-12-30")).days)
+        if s == 2
+        else x.strftime("%Y%m%d")
         for x, s in zip(d, styles)
     ]
     full = str.maketrans("0123456789.", "０１２３４５６７８９．")
-    aw["approved_amount"] = [v.translate(full) if i % 2 else v for i, v in enumerate(aw["approved_amount"])]
-    aw["project_total_investment"] = [f"{float(v):,.2f}" for v in aw["project_total_investment"]]
+    aw["approved_amount"] = [
+        v.translate(full) if i % 2 else v for i, v in enumerate(aw["approved_amount"])
+    ]
+    aw["project_total_investment"] = [
+        f"{float(v):,.2f}" for v in aw["project_total_investment"]
+    ]
     aw["status"] = aw["status"].replace({"disbursed": "已拨付", "rejected": "未通过"})
-    aw["expert_review_done"] = aw["expert_review_done"].map({"true": "是", "false": "否"})
+    aw["expert_review_done"] = aw["expert_review_done"].map(
+        {"true": "是", "false": "否"}
+    )
     aw.to_csv(out / "awards.csv", index=False)
     pd.testing.assert_frame_equal(load(out).awards, ds.awards)
 

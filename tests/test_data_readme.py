@@ -22,6 +22,10 @@ def test_readme_lists_every_column_with_chinese_name_and_unit():
     for name in TABLE_ORDER:
         assert f"### {name}" in text
         for col in c[name].columns.values():
-            line = next(ln for ln in text.splitlines() if ln.startswith(f"| `{col.name}` | {col.zh} |"))
+            line = next(
+                ln
+                for ln in text.splitlines()
+                if ln.startswith(f"| `{col.name}` | {col.zh} |")
+            )
             if col.unit:
                 assert f"| {col.unit} |" in line

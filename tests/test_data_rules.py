@@ -14,7 +14,9 @@ from jdeval.data.contract import TABLE_ORDER, get_contract, normalize_header
 from jdeval.data.uscc import is_valid_uscc, make_uscc, uscc_check_char
 
 BASE = Path(__file__).parent / "malformed" / "_base"
-CORPUS = yaml.safe_load((BASE.parent / "cases.yaml").read_text(encoding="utf-8"))["cases"]
+CORPUS = yaml.safe_load((BASE.parent / "cases.yaml").read_text(encoding="utf-8"))[
+    "cases"
+]
 
 
 def _copy(tmp_path) -> Path:
@@ -33,19 +35,51 @@ def _edit(d: Path, file: str, old: str, new: str) -> None:
 AW1 = "2024-10-25,2024-10-31,2024-11-12,2025-01-10,disbursed,AT,36,true,true,true,true,true,true,true,false"
 
 FINDINGS = [
-    ("over_eligible_cost", "awards.csv", "F000003,,DIAG,F000003 智能制造诊断评估项目,6,6,5,0,0,5,"
-     "2024-08-22,2024-10-16,,,,,rejected,AT,39,true,false,false",
-     "F000003,,DIAG,F000003 智能制造诊断评估项目,6,4,5,5,5,5,"
-     "2024-08-22,2024-10-16,2024-10-25,2024-10-31,2024-11-12,2025-01-10,disbursed,AT,39,true,true,true"),
-    ("o2_expert_review_done", "awards.csv", AW1, AW1.replace("36,true,true", "36,false,true")),
-    ("o2_publicity_done", "awards.csv", AW1, AW1.replace("36,true,true", "36,true,false")),
-    ("o2_docs_complete", "awards.csv", AW1, AW1.replace("true,true,true,false", "false,true,true,false")),
-    ("publicity_short", "awards.csv", "2024-10-25,2024-10-31,2024-11-12,2025-01-10",
-     "2024-10-25,2024-10-27,2024-11-12,2025-01-10"),
-    ("undisbursed_overdue", "awards.csv", "2024-11-12,2025-01-10,disbursed,AT,36,true,true,true,true,true,true,true,false",
-     "2024-11-12,,approved,AT,36,true,true,true,true,true,true,true,false"),
+    (
+        "over_eligible_cost",
+        "awards.csv",
+        "F000003,,DIAG,F000003 智能制造诊断评估项目,6,6,5,0,0,5,"
+        "2024-08-22,2024-10-16,,,,,rejected,AT,39,true,false,false",
+        "F000003,,DIAG,F000003 智能制造诊断评估项目,6,4,5,5,5,5,"
+        "2024-08-22,2024-10-16,2024-10-25,2024-10-31,2024-11-12,2025-01-10,disbursed,AT,39,true,true,true",
+    ),
+    (
+        "o2_expert_review_done",
+        "awards.csv",
+        AW1,
+        AW1.replace("36,true,true", "36,false,true"),
+    ),
+    (
+        "o2_publicity_done",
+        "awards.csv",
+        AW1,
+        AW1.replace("36,true,true", "36,true,false"),
+    ),
+    (
+        "o2_docs_complete",
+        "awards.csv",
+        AW1,
+        AW1.replace("true,true,true,false", "false,true,true,false"),
+    ),
+    (
+        "publicity_short",
+        "awards.csv",
+        "2024-10-25,2024-10-31,2024-11-12,2025-01-10",
+        "2024-10-25,2024-10-27,2024-11-12,2025-01-10",
+    ),
+    (
+        "undisbursed_overdue",
+        "awards.csv",
+        "2024-11-12,2025-01-10,disbursed,AT,36,true,true,true,true,true,true,true,false",
+        "2024-11-12,,approved,AT,36,true,true,true,true,true,true,true,false",
+    ),
     ("clawback", "awards.csv", AW1, AW1[: -len("false")] + "true"),
-    ("objection_unresolved", "awards.csv", AW1, AW1.replace("true,true,false", "true,false,false")),
+    (
+        "objection_unresolved",
+        "awards.csv",
+        AW1,
+        AW1.replace("true,true,false", "true,false,false"),
+    ),
     ("not_manufacturing", "firms.csv", "3442,34,", "5211,52,"),
 ]
 
@@ -65,8 +99,12 @@ def test_each_finding_is_reported_without_blocking(tmp_path, code, file, old, ne
 def test_diag_firm_not_above_scale_is_a_finding(tmp_path):
     d = _copy(tmp_path)
     _edit(d, "awards.csv", ",rejected,", ",disbursed,")
-    _edit(d, "awards.csv", "6,6,5,0,0,5,2024-08-22,2024-10-16,,,,,",
-          "6,6,5,5,5,5,2024-08-22,2024-10-16,2024-10-25,2024-10-31,2024-11-12,2025-01-10,")
+    _edit(
+        d,
+        "awards.csv",
+        "6,6,5,0,0,5,2024-08-22,2024-10-16,,,,,",
+        "6,6,5,5,5,5,2024-08-22,2024-10-16,2024-10-25,2024-10-31,2024-11-12,2025-01-10,",
+    )
     _edit(d, "firm_year.csv", "F000003,2024,true", "F000003,2024,false")
     ds = load(d)
     assert "diag_not_above_scale" in {p.code for p in ds.findings}
@@ -74,8 +112,12 @@ def test_diag_firm_not_above_scale_is_a_finding(tmp_path):
 
 def test_warnings_for_inconsistent_flags(tmp_path):
     d = _copy(tmp_path)
-    _edit(d, "firm_year.csv", "F000002,2023,true,8000,7800,90,300,0,0,150,400,260,1900,2600,6000,1,none,true,false,false,0",
-          "F000002,2023,true,8000,7800,90,300,0,0,150,400,260,1900,2600,6000,1,none,true,false,false,2023")
+    _edit(
+        d,
+        "firm_year.csv",
+        "F000002,2023,true,8000,7800,90,300,0,0,150,400,260,1900,2600,6000,1,none,true,false,false,0",
+        "F000002,2023,true,8000,7800,90,300,0,0,150,400,260,1900,2600,6000,1,none,true,false,false,2023",
+    )
     _edit(d, "awards.csv", "1500,1200,50,50,50,50", "1500,1200,60,60,60,50")
     report = validate(d)
     assert report.ok
@@ -92,7 +134,9 @@ def test_diagnosis_report_before_diagnosis_is_an_error(tmp_path):
         encoding="utf-8",
     )
     report = validate(d)
-    assert ("date_order", "diagnoses", 2) in {(p.code, p.table, p.row) for p in report.errors}
+    assert ("date_order", "diagnoses", 2) in {
+        (p.code, p.table, p.row) for p in report.errors
+    }
 
 
 def test_unknown_and_unreadable_files(tmp_path):
@@ -115,11 +159,32 @@ def test_every_error_code_has_a_test_case():
     corpus = {code for c in CORPUS for code in c["codes"]}
     here = {"unreadable_file", "unknown_table", "not_found", "date_order"}
     error_codes = {
-        "not_found", "unknown_table", "duplicate_table_file", "unreadable_file",
-        "mixed_encoding", "encoding", "empty_file", "empty_sheet", "extra_cells",
-        "no_header", "duplicate_column", "missing_table", "missing_column", "type_number",
-        "type_integer", "type_date", "type_bool", "enum", "missing_value", "negative",
-        "range", "date_range", "uscc", "pk_duplicate", "fk", "date_order",
+        "not_found",
+        "unknown_table",
+        "duplicate_table_file",
+        "unreadable_file",
+        "mixed_encoding",
+        "encoding",
+        "empty_file",
+        "empty_sheet",
+        "extra_cells",
+        "no_header",
+        "duplicate_column",
+        "missing_table",
+        "missing_column",
+        "type_number",
+        "type_integer",
+        "type_date",
+        "type_bool",
+        "enum",
+        "missing_value",
+        "negative",
+        "range",
+        "date_range",
+        "uscc",
+        "pk_duplicate",
+        "fk",
+        "date_order",
         "disbursed_gt_approved",
     }
     assert error_codes <= corpus | here

@@ -215,12 +215,19 @@ def test_bootstrap_close_to_analytic_and_reproducible(mpdta, base):
     assert (f["cband_high"] - f["cband_low"] > f["ci_high"] - f["ci_low"]).all()
     dyn = r1.aggregate("dynamic")
     assert {"cband_low", "cband_high"} <= set(dyn.to_frame().columns)
-    assert dyn.overall_se == pytest.approx(base.aggregate("dynamic").overall_se, rel=0.15)
+    assert dyn.overall_se == pytest.approx(
+        base.aggregate("dynamic").overall_se, rel=0.15
+    )
 
 
 def test_rademacher_bootstrap(mpdta, base):
     r = att_gt(
-        mpdta, **KW, xformla="~ lpop", bstrap=True, biters=2000, seed=3,
+        mpdta,
+        **KW,
+        xformla="~ lpop",
+        bstrap=True,
+        biters=2000,
+        seed=3,
         bootstrap_weights="rademacher",
     )
     ratio = r.to_frame()["se"] / base.to_frame()["se"]
@@ -236,7 +243,9 @@ def test_cluster_by_unit_equals_default_and_coarser_cluster(mpdta, base):
     # Analytic cluster-robust SE: sqrt(sum over clusters of summed IF squared) / n.
     inf = base.influence
     codes = pd.factorize(d.groupby("countyreal")["state"].first().sort_index())[0]
-    sums = np.vstack([np.bincount(codes, weights=inf[:, j]) for j in range(inf.shape[1])])
+    sums = np.vstack(
+        [np.bincount(codes, weights=inf[:, j]) for j in range(inf.shape[1])]
+    )
     se = np.sqrt((sums**2).sum(axis=1)) / inf.shape[0]
     np.testing.assert_allclose(res.to_frame()["se"], se, rtol=1e-12)
     assert not np.allclose(res.to_frame()["se"], base.to_frame()["se"])

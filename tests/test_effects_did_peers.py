@@ -37,16 +37,25 @@ def test_against_csdid(mpdta, est, cg):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = ATTgt(
-            yname="lemp", tname="year", idname="countyreal", gname="first.treat",
-            data=mpdta.copy(), control_group=cg, xformla="lemp ~ lpop",
+            yname="lemp",
+            tname="year",
+            idname="countyreal",
+            gname="first.treat",
+            data=mpdta.copy(),
+            control_group=cg,
+            xformla="lemp ~ lpop",
         )
         m.fit(est_method=est, bstrap=False)
     mp = m.MP
     ours = att_gt(mpdta, **KW, xformla="~ lpop", control_group=cg, est_method=est)
     f = ours.to_frame()
     np.testing.assert_allclose(f["estimate"], np.asarray(mp["att"], float), atol=1e-10)
-    np.testing.assert_allclose(f["se"], np.asarray(m.results["se"], float).ravel(), atol=1e-10)
-    assert ours.pretest().statistic == pytest.approx(float(np.ravel(mp["W"])[0]), abs=1e-8)
+    np.testing.assert_allclose(
+        f["se"], np.asarray(m.results["se"], float).ravel(), atol=1e-10
+    )
+    assert ours.pretest().statistic == pytest.approx(
+        float(np.ravel(mp["W"])[0]), abs=1e-8
+    )
     for typ in ["simple", "group", "dynamic", "calendar"]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -62,8 +71,14 @@ def test_against_diff_diff(mpdta, est, cov):
     dd = pytest.importorskip("diff_diff")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = dd.CallawaySantAnna(control_group="not_yet_treated", estimation_method=est).fit(
-            mpdta, outcome="lemp", unit="countyreal", time="year", first_treat="first.treat",
+        res = dd.CallawaySantAnna(
+            control_group="not_yet_treated", estimation_method=est
+        ).fit(
+            mpdta,
+            outcome="lemp",
+            unit="countyreal",
+            time="year",
+            first_treat="first.treat",
             covariates=cov,
         )
         es = res.aggregate("event_study")

@@ -107,3 +107,9 @@ def test_panel_with_tfp(ds):
     assert p["tfp"].notna().all()
     assert prod.method == "acf"
     assert isinstance(p, pd.DataFrame)
+
+
+def test_max_year_drops_later_years(ds):
+    p = build_panel(ds, max_year=2023, tfp="fe")
+    assert p["year"].max() == 2023
+    assert p["tfp"].notna().all()

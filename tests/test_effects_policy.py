@@ -212,3 +212,22 @@ def test_unknown_outcome_is_a_data_error(ds):
     with pytest.raises(DataError) as err:
         policy_effects(ds, year=2024, outcomes=["profit", "tfp", "sales"])
     assert [p.value for p in err.value.problems] == ["profit", "sales"]
+
+
+def test_no_funded_firm_by_year_is_a_data_error(ds):
+    with pytest.raises(DataError) as err:
+        policy_effects(ds, year=2022)
+    (p,) = err.value.problems
+    assert p.column == "first_award_year" and "2022" in p.message_zh
+
+
+def test_event_study_plots(pe):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for res in (pe.event_studies["tfp"], pe.sun_abraham["tfp"]):
+        ax = res.plot(lang="en")
+        assert ax.get_xlabel().startswith("event time")
+        plt.close(ax.figure)

@@ -266,20 +266,41 @@ def test_changing_data_changes_the_narrative(ds):
     assert high.facts["total"] > low.facts["total"]
 
 
+@pytest.mark.slow
 def test_same_inputs_same_report(ds, report):
     again = assemble(ds, year=2024, effects=_Effects(), report_date="2025-03-31")
     assert again.to_html() == report.to_html()
     assert again.summary_en == report.summary_en
 
 
-def test_missing_layer_degrades_gracefully(ds, monkeypatch):
+def test_missing_layer_degrades_gracefully(ds, report, monkeypatch):
     import jdeval.effects as eff
 
     def missing(*a, **k):
         raise NotImplementedError("policy_effects")
 
     monkeypatch.setattr(eff, "policy_effects", missing, raising=False)
-    r = assemble(ds, year=2024, previous=False, report_date="2025-03-31")
+    r = assemble(ds, year=2024, previous=False, report_date="2025-03-31",
+                 scorecard=report.scorecard)
     assert "effects" in r.unavailable
     text = " ".join(p.text for p in r.section("ch4_5").paragraphs)
     assert "暂不可用" in text
+
+
+def test_docx_bytes_reproducible(report, tmp_path):
+    a = report.to_docx(tmp_path / "a.docx").read_bytes()
+    b = report.to_docx(tmp_path / "b.docx").read_bytes()
+    assert a == b
+    d = docx.Document(io.BytesIO(a))
+    assert d.core_properties.created.date().isoformat() == "2025-03-31"
+
+
+def test_display_shows_every_section(report, monkeypatch):
+    import IPython.display as ipd
+
+    shown = []
+    monkeypatch.setattr(ipd, "display", lambda obj: shown.append(obj.data))
+    report.display()
+    assert "<style>" in shown[0]
+    assert len(shown) == len(report.sections) + 1
+    assert all(s.title in h for s, h in zip(report.sections, shown[1:]))

@@ -188,3 +188,25 @@ def test_export_neutralise_unit():
     f = neutralise_frame(pd.DataFrame({"=a": ["-x", "ok"], "n": [-1.0, 2.0]}))
     assert list(f.columns) == ["'=a", "n"] and f.iloc[0, 0] == "'-x"
     assert f["n"].tolist() == [-1.0, 2.0]
+
+
+@pytest.mark.parametrize("fmt", ["html", "word", "csv"])
+def test_small_category_amounts_from_other_layers_are_redacted(crafted, outputs, fmt):
+    # The scorecard's KPI K4 describes the loan-interest subsidy as "1家，核定贴息X万元";
+    # with fewer than 3 firms that X is one firm's figure and must not be shown.
+    aw = crafted.awards
+    li = aw.loc[(aw["batch_year"] == 2024) & (aw["category"] == "LOAN_INTEREST")
+                & aw["status"].isin(["approved", "disbursed"])]
+    if li.empty or li["firm_id"].nunique() >= 3:
+        pytest.skip("synthetic data has no small loan-interest cell")
+    amount = float(li["approved_amount"].sum())
+    assert not _has_number(outputs[1][fmt], amount, fmt)
+    assert _has_number(outputs[3][fmt], amount, fmt)
+
+
+def test_redact_display_unit():
+    r = disclosure.redact_display
+    assert r("100.0%（7/7项≤50万元；均值50.00万元，最高50.00万元）") == \
+        "100.0%（7/7项≤50万元；均值50.00万元）"
+    assert r("100.0%（2/2项≤50万元；均值48.62万元，最高50.00万元）") == "100.0%（2/2项≤50万元）"
+    assert r(None) is None and r("达成（5/5项达成）") == "达成（5/5项达成）"

@@ -67,7 +67,11 @@ def render_readme() -> str:
     c = get_contract()
     parts = [_INTRO.format(late=c.late_payment_days, pub=c.min_publicity_days)]
     for code, cat in c.categories.items():
-        extra = "；且不超过实际费用 / and ≤ the fee paid" if cat.get("also_cap_eligible_cost") else ""
+        extra = (
+            "；且不超过实际费用 / and ≤ the fee paid"
+            if cat.get("also_cap_eligible_cost")
+            else ""
+        )
         parts.append(f"| `{code}` | {cat['zh']} | {cat['cap']}{extra} |\n")
     parts.append("\n## 数据表 Tables\n\n")
     for name in TABLE_ORDER:
@@ -78,8 +82,12 @@ def render_readme() -> str:
         t = c[name]
         req = "必需 required" if t.required else "可选（缺失时按空表处理）optional"
         parts.append(f"\n### {name}\n\n**{t.zh}** — {t.en}. {req}. ")
-        parts.append(f"主键 primary key: `{' + '.join(t.primary_key)}`（唯一 unique）.\n\n")
-        parts.append("| 列 column | 中文名 | English | 类型 type | 单位 unit | 规则 rule |\n")
+        parts.append(
+            f"主键 primary key: `{' + '.join(t.primary_key)}`（唯一 unique）.\n\n"
+        )
+        parts.append(
+            "| 列 column | 中文名 | English | 类型 type | 单位 unit | 规则 rule |\n"
+        )
         parts.append("|---|---|---|---|---|---|\n")
         for col in t.columns.values():
             rule = col.rule_text().replace("|", "\\|")

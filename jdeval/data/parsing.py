@@ -79,11 +79,30 @@ def is_blank(s: pd.Series) -> pd.Series:
     return _as_text(s).isna()
 
 
+def _arrow_numeric(s: pd.Series) -> pd.Series | None:
+    """All cells plain numbers or empty: cast in Arrow (fast); else ``None``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(s, from_pandas=True)
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            return None
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+        out = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return None
+    return pd.Series(out, index=s.index, dtype="float64")
+
+
 def _numeric(s: pd.Series, *, percent: bool) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_bool_dtype(s):
         s = s.astype("float64")
     if pd.api.types.is_numeric_dtype(s):
         return s.astype("float64"), pd.Series(False, index=s.index)
+    fast = _arrow_numeric(s)
+    if fast is not None:
+        return fast, pd.Series(False, index=s.index)
     t = _as_text(s)
     out = pd.to_numeric(t, errors="coerce").astype("float64")
     need = out.isna() & t.notna()
@@ -164,7 +183,8 @@ def _bools(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return mapped, bad
 
 
-def _ids(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _ids(s: pd.Series, *, text: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Identifiers (NFKC-normalised, ``36.0`` → ``36``); free ``text`` only stripped."""
     if pd.api.types.is_float_dtype(s):  # e.g. industry_div read as 36.0
         s = s.map(
             lambda v: (
@@ -172,9 +192,12 @@ def _ids(s: pd.Series) -> tuple[pd.Series, pd.Series]:
             )
         )
     t = _as_text(s)
-    ascii_ok = t.str.isascii().fillna(True)
+    if text:
+        return t.astype("str"), pd.Series(False, index=s.index)
+    ascii_ok = t.str.isascii().fillna(True).to_numpy(bool)
     if not ascii_ok.all():
-        t = t.where(ascii_ok, t.map(lambda v: v if pd.isna(v) else _nfkc(v)))
+        fixed = t[~ascii_ok].map(lambda v: v if pd.isna(v) else _nfkc(v))
+        t = t.where(ascii_ok, fixed.reindex(t.index))
     is_intfloat = t.str.match(_INT_FLOAT_RE).fillna(False).astype(bool)
     if is_intfloat.any():
         t = t.where(~is_intfloat, t.str.replace(r"\.0+$", "", regex=True))
@@ -202,7 +225,7 @@ def _enum(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
 
 #: Columns up to this length are parsed cell by cell (pandas' per-call overhead
 #: dominates for small tables); longer ones with vectorised pandas operations.
-SMALL = 4000
+SMALL = 300
 
 
 def _cell_text(v) -> str | None:
@@ -239,6 +262,8 @@ def _cell(x: str, col: Column, lookup: dict[str, str] | None):
             return False
         low = _nfkc(x).lower()
         return True if low in BOOL_TRUE else (False if low in BOOL_FALSE else None)
+    if kind == "str":
+        return x
     y = x if x.isascii() else _nfkc(x)
     if _INT_FLOAT_RE.match(y):
         y = y.split(".")[0]
@@ -353,5 +378,5 @@ def parse_column(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
     if kind == "uscc":
         v, _ = _ids(s)
         return v.str.upper(), pd.Series(False, index=s.index), "uscc"
-    v, bad = _ids(s)
+    v, bad = _ids(s, text=kind == "str")
     return v, bad, "type_text"

@@ -211,7 +211,7 @@ def decode_bytes(
 
 
 def _sniff_delimiter(text: str) -> str:
-    first = text.split("\n", 5)[:5]
+    first = text[:20000].split("\n", 5)[:5]
     best, count = ",", -1
     for d in (",", "\t", ";"):
         c = min((ln.count(d) for ln in first if ln.strip()), default=0)
@@ -239,6 +239,10 @@ def _read_csv_grid(
     if text.startswith("\ufeff"):
         text = text[1:]
     sep = _sniff_delimiter(text)
+    if len(data) > _ARROW_MIN_BYTES:
+        grid = _read_with_arrow(text if enc_is_not_utf8(data) else data, sep)
+        if grid is not None:
+            return grid
     try:
         grid = pd.read_csv(
             io.StringIO(text),
@@ -257,6 +261,49 @@ def _read_csv_grid(
         )
         return None
     return grid
+
+
+_ARROW_MIN_BYTES = 4_000_000
+
+
+def enc_is_not_utf8(data: bytes) -> bool:
+    """Whether ``data`` must be re-encoded before the Arrow reader sees it."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _read_with_arrow(src: str | bytes, sep: str) -> pd.DataFrame | None:
+    """Fast reader for large, regular files; ``None`` to fall back to pandas."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    data = src.encode("utf-8") if isinstance(src, str) else src
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    first = data[: data.find(b"\n")].decode("utf-8", errors="replace")
+    names = [f"c{i}" for i in range(len(next(csv.reader([first], delimiter=sep))))]
+    try:
+        tbl = pcsv.read_csv(
+            io.BytesIO(data),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={c: pa.string() for c in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, ValueError):  # ragged rows, blank lines …
+        return None
+    dtype = pd.StringDtype("pyarrow", na_value=np.nan)
+    df = tbl.to_pandas(types_mapper=lambda t: dtype if t == pa.string() else None)
+    df.columns = range(len(names))
+    return df
 
 
 def _read_ragged(text, sep, path, problems, table, exc) -> pd.DataFrame:
@@ -424,16 +471,14 @@ def _blank_and_total_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             [str(r[0]).strip().lower() in _TOTAL_WORDS for r in rows], dtype=bool
         )
         return blank, first
-    lens = frame.apply(lambda c: c.astype(str).str.strip().str.len())
-    blank = (lens == 0).all(axis=1).to_numpy()
-    first = (
-        frame.iloc[:, 0]
-        .astype(str)
-        .str.strip()
-        .str.lower()
-        .isin(_TOTAL_WORDS)
-        .to_numpy()
-    )
+    # a blank row has a blank first cell: check the other cells of those rows only
+    head = frame.iloc[:, 0].astype(str).str.strip()
+    cand = (head == "").to_numpy()
+    blank = np.zeros(n, bool)
+    if cand.any():
+        sub = frame.loc[cand].astype(str).apply(lambda c: c.str.strip() == "")
+        blank[np.flatnonzero(cand)] = sub.all(axis=1).to_numpy()
+    first = head.str.lower().isin(_TOTAL_WORDS).to_numpy()
     return blank, first
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from jdeval.data.contract import Contract
-from jdeval.data.uscc import is_valid_uscc
+from jdeval.data.uscc import valid_uscc_mask
 from jdeval.errors import Problem
 
 __all__ = ["Checker", "MAX_PER_RULE", "APPROVED_STATUSES", "AWARD_DATE_ORDER"]
@@ -189,9 +189,8 @@ def check_columns(
                 )
         if col.type == "uscc":
             vals = s.to_numpy(dtype=object)
-            bad = np.array(
-                [isinstance(v, str) and not is_valid_uscc(v) for v in vals], bool
-            )
+            present = np.array([isinstance(v, str) for v in vals], bool)
+            bad = present & ~valid_uscc_mask(vals)
             if bad.any():
                 ck.many(
                     "error",
@@ -232,6 +231,19 @@ def check_primary_key(ck: Checker, contract: Contract, name: str, df, rows) -> N
         )
 
 
+def _isin(s: pd.Series, ref: pd.Series) -> np.ndarray:
+    """``s.isin(ref)`` for string columns, computed by Arrow (fast for large keys)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(s, type=pa.string(), from_pandas=True)
+        values = pa.array(pd.unique(ref.astype(str)), type=pa.string())
+        return pc.is_in(arr, value_set=values).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return s.isin(ref).to_numpy()
+
+
 def check_foreign_keys(
     ck: Checker, contract: Contract, tables: dict, rows: dict, present: set[str]
 ) -> None:
@@ -243,9 +255,8 @@ def check_foreign_keys(
             ref_t, ref_c = col.fk.split(".")
             if ref_t not in present or df.empty:
                 continue
-            ref = set(tables[ref_t][ref_c].dropna().astype(str))
             s = df[col.name]
-            bad = (s.notna() & ~s.astype(str).isin(ref)).to_numpy()
+            bad = s.notna().to_numpy() & ~_isin(s, tables[ref_t][ref_c].dropna())
             if bad.any():
                 ck.many(
                     "error",

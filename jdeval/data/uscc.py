@@ -7,10 +7,13 @@ final check character computed over the first 17 with weights ``3**i mod 31``.
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = [
     "USCC_CHARS",
     "uscc_check_char",
     "is_valid_uscc",
+    "valid_uscc_mask",
     "make_uscc",
     "org_code_check",
 ]
@@ -63,3 +66,21 @@ def make_uscc(org_body8: str, *, division: str = "310114", prefix: str = "91") -
     """
     body = prefix + division + org_body8 + org_code_check(org_body8)
     return body + uscc_check_char(body)
+
+
+_LOOKUP = np.full(128, -1, dtype=np.int64)
+for _i, _c in enumerate(USCC_CHARS):
+    _LOOKUP[ord(_c)] = _i
+_W = np.array(_WEIGHTS, dtype=np.int64)
+
+
+def valid_uscc_mask(codes) -> np.ndarray:
+    """Vectorised :func:`is_valid_uscc` over a sequence of strings (or None)."""
+    vals = [c.upper() if isinstance(c, str) else "" for c in codes]
+    ok = np.fromiter((len(v) == 18 and v.isascii() for v in vals), bool, len(vals))
+    arr = np.array([v if o else "0" * 18 for v, o in zip(vals, ok)], dtype="U18")
+    cp = arr.view(np.uint32).reshape(len(vals), 18).astype(np.int64)
+    idx = _LOOKUP[cp]
+    ok &= (idx >= 0).all(axis=1)
+    check = (31 - (idx[:, :17] * _W).sum(axis=1) % 31) % 31
+    return ok & (check == idx[:, 17])

@@ -249,7 +249,7 @@ def prepare_panel(
         notes.append(" / ".join(msg))
 
     # Units and periods -> integer codes.
-    ucode_all, uniques = _unit_codes(data[idname])
+    ucode_all, uniques, starts = _unit_codes(data[idname])
     if (ucode_all < 0).any():
         i = int(np.flatnonzero(ucode_all < 0)[0])
         probs.error(
@@ -268,8 +268,12 @@ def prepare_panel(
     # Cohort must be constant within unit (check on all rows, before dropping).
     gmin = np.full(n_all, np.inf)
     gmax = np.full(n_all, -np.inf)
-    np.minimum.at(gmin, ucode_all, gnum)
-    np.maximum.at(gmax, ucode_all, gnum)
+    if starts is not None:  # rows sorted by unit: segment reductions
+        gmin = np.minimum.reduceat(gnum, starts)
+        gmax = np.maximum.reduceat(gnum, starts)
+    else:
+        np.minimum.at(gmin, ucode_all, gnum)
+        np.maximum.at(gmax, ucode_all, gnum)
     varying = np.flatnonzero(gmin != gmax)
     for u in varying[:_MAX_LISTED]:
         rows = np.flatnonzero(ucode_all == u)
@@ -316,8 +320,9 @@ def prepare_panel(
         DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD"
     )
 
-    ucode = ucode_all[keep]
-    tkeep = tnum[keep]
+    all_kept = bool(keep.all())
+    ucode = ucode_all if all_kept else ucode_all[keep]
+    tkeep = tnum if all_kept else tnum[keep]
     tlist = _unique_periods(tkeep)
     g_unit = gmin.copy()
     g_unit[~np.isfinite(g_unit)] = 0.0  # units with no rows at all
@@ -387,6 +392,7 @@ def prepare_panel(
         keep_mask = np.zeros(len(tnum), bool)
         keep_mask[keep] = True
         keep = keep_mask
+        all_kept = False
         g_unit[g_unit == gmax_c] = 0.0
         tlist = _unique_periods(tkeep)
         glist = glist[glist < gmax_c]
@@ -400,12 +406,16 @@ def prepare_panel(
             # Treated within anticipation of the first period: kept as data only by R
             # when no first-period units exist; we keep them as R does in that case.
             unit_ok |= others & ~first_treated.any()
-    rows_ok = unit_ok[ucode]
-    ucode = ucode[rows_ok]
-    tkeep = tkeep[rows_ok]
-    row_idx = np.flatnonzero(keep)[rows_ok]
-    new_code = np.cumsum(unit_ok) - 1
-    ucode = new_code[ucode]
+    if unit_ok.all():
+        # Nothing to drop: ``row_idx`` selects every row without a copy.
+        row_idx = slice(None) if all_kept else np.flatnonzero(keep)
+    else:
+        rows_ok = unit_ok[ucode]
+        ucode = ucode[rows_ok]
+        tkeep = tkeep[rows_ok]
+        row_idx = np.flatnonzero(keep)[rows_ok]
+        new_code = np.cumsum(unit_ok) - 1
+        ucode = new_code[ucode]
     n = int(unit_ok.sum())
     g_unit = g_unit[unit_ok]
     ids = np.asarray(uniques)[unit_ok]
@@ -421,7 +431,7 @@ def prepare_panel(
         dup = np.flatnonzero(counts > 1)
         for f in dup[:_MAX_LISTED]:
             u, tt = divmod(int(f), T)
-            r = int(row_idx[np.flatnonzero(flat == f)[1]])
+            r = int(np.arange(len(yv))[row_idx][np.flatnonzero(flat == f)[1]])
             probs.error(
                 "did_duplicate",
                 f"单位 {ids[u]} 在时期 {_fmt(tlist[tt])} 有重复行",
@@ -466,12 +476,10 @@ def prepare_panel(
     fast = (
         balanced and flat.size > 0 and flat[0] == 0 and bool((np.diff(flat) == 1).all())
     )
-    all_rows = row_idx.size == len(yv)
 
     def wide(values: np.ndarray) -> np.ndarray:
         if fast:
-            v = values if all_rows else values[row_idx]
-            return v.reshape(n, T).T  # a view: no transposing copy
+            return values[row_idx].reshape(n, T).T  # a view: no transposing copy
         out = np.full((T, n), np.nan)
         out[tcode, ucode] = values[row_idx]
         return out
@@ -553,17 +561,18 @@ def prepare_panel(
     )
 
 
-def _unit_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of unit ids (sorted), fast when the frame is sorted by id."""
+def _unit_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Integer codes of unit ids (sorted) and, if rows are sorted by id, the row
+    where each unit starts (``None`` otherwise); fast for sorted numeric ids."""
     if pd.api.types.is_numeric_dtype(ids) and not ids.isna().any() and len(ids) > 1:
         arr = ids.to_numpy()
         diff = np.diff(arr)
         if (diff >= 0).all():
             change = np.concatenate([[True], diff != 0])
             codes = np.cumsum(change) - 1
-            return codes, arr[change]
+            return codes, arr[change], np.flatnonzero(change)
     codes, uniques = pd.factorize(ids, sort=True)
-    return codes, np.asarray(uniques)
+    return codes, np.asarray(uniques), None
 
 
 def _unique_periods(t: np.ndarray) -> np.ndarray:

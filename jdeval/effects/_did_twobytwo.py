@@ -24,6 +24,7 @@ the same treated and comparison units.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 __all__ = ["CellDesign", "logit_fit", "TRIM_LEVEL"]
 
@@ -60,12 +61,12 @@ def logit_fit(
         beta = np.linalg.solve(xw @ xt.T, xw @ z)
     else:
         beta = np.asarray(beta0, dtype=float).copy()
-    p = 1.0 / (1.0 + np.exp(-(beta @ xt)))
+    p = expit(beta @ xt)
     for _ in range(max_iter):
         w = p * (1 - p)
         step = np.linalg.solve((xt * w) @ xt.T, xt @ (d - p))
         beta = beta + step
-        p = 1.0 / (1.0 + np.exp(-(beta @ xt)))
+        p = expit(beta @ xt)
         # Quadratic convergence: once a step is below 1e-9 the next would be ~1e-18.
         if np.all(np.abs(step) <= 1e-9 * (1 + np.abs(beta))):
             break
@@ -137,8 +138,21 @@ class CellDesign:
             m1 = xt @ d / self.n1
             self.ols_dir_reg = self.ctrl * ((self.xpx_inv @ m1) @ xt)
 
-    def estimate(self, dy: np.ndarray) -> tuple[float, np.ndarray]:
-        """ATT and influence function for the outcome change ``dy`` (``(n1,)``)."""
+    def estimate(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ATTs and influence functions for outcome changes ``dy``.
+
+        Parameters
+        ----------
+        dy
+            ``(m, n1)``: one row of ``Y_t - Y_base`` per cell sharing this design
+            (a ``(n1,)`` vector is one cell).
+
+        Returns
+        -------
+        att : ``(m,)``
+        inf : ``(m, n1)`` influence functions (per unit of the subsample).
+        """
+        dy = np.atleast_2d(dy)
         if self.est_method == "dr":
             return self._dr(dy)
         if self.est_method == "ipw":
@@ -146,42 +160,49 @@ class CellDesign:
         return self._reg(dy)
 
     def _ols(self, dy: np.ndarray) -> np.ndarray:
-        beta = self.xpx_inv @ (self.xt @ (dy * self.ctrl)) / self.n1
+        """Fitted comparison-group regression of each row of ``dy`` on covariates."""
+        beta = (dy * self.ctrl) @ self.xt.T @ self.xpx_inv / self.n1
         return beta @ self.xt
 
+    def _ps_correction(self, m2: np.ndarray) -> np.ndarray:
+        """Propensity-score estimation effect: ``score_ps · H⁻¹ m2`` per row."""
+        return self.score_ps * ((m2 @ self.hess_ps) @ self.xt)
+
     def _dr(self, dy):
+        n1 = self.n1
         resid = dy - self._ols(dy)
         wt, wc = self.w_treat, self.w_cont
-        a_t = wt * resid
-        a_c = wc * resid
-        eta_t = a_t.sum() / self.n1 / self.mw_treat
-        eta_c = a_c.sum() / self.n1 / self.mw_cont
-        inf_c1 = a_c - wc * eta_c
-        m2 = self.xt @ inf_c1 / self.n1
-        inf = (a_t - wt * eta_t) / self.mw_treat
-        inf -= (inf_c1 + self.score_ps * ((self.hess_ps @ m2) @ self.xt)) / self.mw_cont
+        a_t = resid * wt
+        a_c = resid * wc
+        eta_t = a_t.sum(axis=1) / n1 / self.mw_treat
+        eta_c = a_c.sum(axis=1) / n1 / self.mw_cont
+        a_t -= wt * eta_t[:, None]  # inf_treat_1
+        a_c -= wc * eta_c[:, None]  # inf_cont_1
+        m2 = a_c @ self.xt.T / n1
+        inf = a_t / self.mw_treat
+        inf -= (a_c + self._ps_correction(m2)) / self.mw_cont
         inf += resid * self.ols_dir
         return eta_t - eta_c, inf
 
     def _ipw(self, dy):
+        n1 = self.n1
         wt, wc = self.w_treat, self.w_cont
-        a_t = wt * dy
-        a_c = wc * dy
-        eta_t = a_t.mean() / self.mw_treat
-        eta_c = a_c.mean() / self.mw_cont
-        inf_t = (a_t - wt * eta_t) / self.mw_treat
-        inf_c1 = a_c - wc * eta_c
-        m2 = self.xt @ inf_c1 / self.n1
-        ps_part = self.score_ps * ((self.hess_ps @ m2) @ self.xt)
-        return eta_t - eta_c, inf_t - (inf_c1 + ps_part) / self.mw_cont
+        a_t = dy * wt
+        a_c = dy * wc
+        eta_t = a_t.sum(axis=1) / n1 / self.mw_treat
+        eta_c = a_c.sum(axis=1) / n1 / self.mw_cont
+        inf_t = (a_t - wt * eta_t[:, None]) / self.mw_treat
+        inf_c1 = a_c - wc * eta_c[:, None]
+        m2 = inf_c1 @ self.xt.T / n1
+        return eta_t - eta_c, inf_t - (inf_c1 + self._ps_correction(m2)) / self.mw_cont
 
     def _reg(self, dy):
         d = self.d
         out = self._ols(dy)
         md = self.mean_d
-        eta_t = (d * dy).mean() / md
-        eta_c = (d * out).mean() / md
-        inf_t = (d * dy - d * eta_t) / md
-        inf_c1 = d * out - d * eta_c
+        eta_t = (dy * d).mean(axis=1) / md
+        eta_c = (out * d).mean(axis=1) / md
+        inf_t = (dy - eta_t[:, None]) * d / md
+        inf_c1 = (out - eta_c[:, None]) * d
         inf_c2 = (dy - out) * self.ols_dir_reg
         return eta_t - eta_c, inf_t - (inf_c1 + inf_c2) / md

@@ -447,19 +447,20 @@ def _orig(v: np.ndarray, panel: DidPanel) -> np.ndarray:
 def _estimate_cells(
     panel: DidPanel, control_group, est_method, anticipation, base_period
 ):
-    """Loop over (g, t) as R ``did::compute.att_gt``; returns (cells, influence)."""
+    """Loop over (g, t) as R ``did::compute.att_gt``; returns (cells, influence).
+
+    First lists the cells and which comparison (treated cohort, comparison cohorts,
+    covariate period) each needs; then estimates all cells that share a comparison
+    together, as rows of one matrix.
+    """
     tlist, glist, g = panel.tlist, panel.glist, panel.g
     T, n = len(tlist), panel.n
     tfac = 0 if base_period == "universal" else 1
     nt = T - tfac
-    cohorts = np.unique(g)
-    cache: dict[tuple, tuple[np.ndarray, CellDesign | None]] = {}
-    warm: dict[float, np.ndarray] = {}  # last logit fit per cohort (warm start)
-    rows: list[tuple[float, float, float]] = []
-    # Influence functions, one row per cell (written in place, transposed at the end).
-    inf = np.zeros((len(glist) * nt, n))
+    cohorts = np.unique(g).tolist()
+    rows: list[list] = []  # [group, time, att]
+    todo: dict[tuple, list[tuple[int, int, int]]] = {}  # key -> [(row, cur, pret)]
     for gv in glist:
-        treated = g == gv
         pre_idx = np.flatnonzero(tlist + anticipation < gv)
         g_base = int(pre_idx[-1]) if pre_idx.size else None
         for ti in range(nt):
@@ -478,44 +479,53 @@ def _estimate_cells(
                     break
                 pret = g_base
             if base_period == "universal" and pret == cur:
-                rows.append((gv, tlist[cur], 0.0))
+                rows.append([gv, tlist[cur], 0.0])
                 continue
             if control_group == "nevertreated":
                 ctrl_cohorts: tuple = (0.0,)
             else:
                 thr = tlist[max(cur, pret)] + anticipation
                 ctrl_cohorts = tuple(
-                    c for c in cohorts.tolist() if c == 0 or (c > thr and c != gv)
+                    c for c in cohorts if c == 0 or (c > thr and c != gv)
                 )
             xper = min(pret, cur) if panel.x_time_varying else -1
             key: tuple = (gv, ctrl_cohorts, xper)
             if panel.observed is not None:
                 key = (*key, cur, pret)
-            hit = cache.get(key)
-            if hit is None:
-                hit = _design(
-                    panel,
-                    treated,
-                    ctrl_cohorts,
-                    xper,
-                    cur,
-                    pret,
-                    est_method,
-                    gv,
-                    warm.get(gv),
-                )
-                cache[key] = hit
-                if hit[1] is not None and getattr(hit[1], "beta", None) is not None:
-                    warm[gv] = hit[1].beta
-            idx, design = hit
-            if design is None:
-                rows.append((gv, tlist[cur], np.nan))
-                continue
-            dy = panel.y[cur, idx] - panel.y[pret, idx]
-            att, psi = design.estimate(dy)
-            inf[len(rows), idx] = psi * (n / len(idx))
-            rows.append((gv, tlist[cur], att))
-    return np.array(rows, dtype=float).reshape(-1, 3), inf[: len(rows)].T
+            todo.setdefault(key, []).append((len(rows), cur, pret))
+            rows.append([gv, tlist[cur], np.nan])
+    # Influence functions, one row per cell.
+    inf = np.zeros((len(rows), n))
+    y = np.ascontiguousarray(panel.y)  # (T, n): contiguous rows for fast gathers
+    warm: dict[float, np.ndarray] = {}  # last logit fit per cohort (warm start)
+    for key, cells in todo.items():
+        gv, ctrl_cohorts, xper = key[:3]
+        cur0, pret0 = cells[0][1], cells[0][2]
+        idx, design = _design(
+            panel,
+            g == gv,
+            ctrl_cohorts,
+            xper,
+            cur0,
+            pret0,
+            est_method,
+            gv,
+            warm.get(gv),
+        )
+        if design is None:
+            continue
+        if getattr(design, "beta", None) is not None:
+            warm[gv] = design.beta
+        r_idx = [c[0] for c in cells]
+        curs = [c[1] for c in cells]
+        prets = [c[2] for c in cells]
+        dy = y[curs][:, idx] - y[prets][:, idx]
+        att, psi = design.estimate(dy)
+        psi *= n / len(idx)
+        inf[np.ix_(r_idx, idx)] = psi
+        for r, a in zip(r_idx, att):
+            rows[r][2] = float(a)
+    return np.array(rows, dtype=float).reshape(-1, 3), inf.T
 
 
 def _design(panel, treated, ctrl_cohorts, xper, cur, pret, est_method, gv, beta0=None):
@@ -562,11 +572,14 @@ def _standard_errors(inf, cluster, n, bstrap, biters, alp, seed, bw):
         crit = b["crit_val"]
         analytic = np.sqrt((inf**2).sum(axis=0)) / n
         se = np.where(analytic <= _TOL0, np.nan, se)
-        what = "按聚类变量 by cluster" if cluster is not None else "按单位 by firm"
+        zh, en = (
+            ("聚类变量", "the cluster variable")
+            if cluster is not None
+            else ("企业", "firm")
+        )
         text = (
-            f"乘数自助法（{biters} 次，{bw}），{what}聚类；含一致置信带 / multiplier "
-            f"bootstrap ({biters} draws, {bw} weights), clustered {what.split()[-2:]!s}; "
-            "uniform bands"
+            f"乘数自助法（{biters} 次，{bw} 权重），按{zh}聚类，含一致置信带 / multiplier "
+            f"bootstrap ({biters} draws, {bw} weights), clustered by {en}, uniform bands"
         )
         return se, (None if not np.isfinite(crit) else float(crit)), text
     if cluster is None:
@@ -596,6 +609,7 @@ def _aggregate(
     gunit = res.unit_group
     glist = np.asarray(res.params["glist"], dtype=float)
     tlist = np.asarray(res.params["tlist"], dtype=float)
+    notes = list(res.notes)
     if np.isnan(att).any():
         keep_cells = ~np.isnan(att)
         att, group, t, inf = (
@@ -604,8 +618,9 @@ def _aggregate(
             t[keep_cells],
             inf[:, keep_cells],
         )
-        res.notes.append(
-            "部分 ATT(g,t) 无法估计，已从汇总中剔除 / some ATT(g,t) could not be estimated and are left out"
+        notes.append(
+            "部分 ATT(g,t) 无法估计，已从汇总中剔除 / some ATT(g,t) could not be "
+            "estimated and are left out"
         )
     # R aggte recodes periods and cohorts to 1..K on their union.
     union = np.unique(np.concatenate([tlist, glist]))
@@ -654,36 +669,28 @@ def _aggregate(
         overall_psi = combo(keepers, w, True)
     elif kind == "group":
         key = "group"
-        atts = []
-        for gv in glist:
+        atts_g = np.full(ncoh, np.nan)
+        for j, gv in enumerate(glist):
             rgv = np.searchsorted(union, gv) + 1.0
             which = np.flatnonzero((group == gv) & (rgv <= rt) & (rt <= rg + max_e))
-            if which.size == 0:
-                atts.append(np.nan)
-                psis.append(np.zeros(n))
+            if which.size == 0:  # no post-treatment cell: NA as in R (row left out)
                 continue
-            w = pg[which] / pg[which].sum()
-            atts.append(float(att[which].mean()))
-            psis.append(combo(which, w, False))
-            rows.append({"group": gv})
-        atts_a = np.array(atts)
-        okg = np.isfinite(atts_a)
-        rows = [{"group": gv} for gv in glist[okg]]
-        psi_g = np.column_stack(psis)[:, okg] if psis else np.zeros((n, 0))
-        psis = [psi_g[:, j] for j in range(psi_g.shape[1])]
-        w = pgg / pgg.sum()
-        overall = float(np.nansum(atts_a * w)) if okg.all() else float("nan")
-        # wif over cohorts: keepers = all cohorts, unit indicator of own cohort.
-        s = pgg.sum()
-        a_ext = np.append(np.nan_to_num(atts_a), 0.0)
-        in_ext = np.append(np.ones(ncoh), 0.0)
-        wsum = (pgg * np.nan_to_num(atts_a)).sum()
-        wif = ((a_ext - wsum) / s - (in_ext - s) * wsum / s**2)[gcode]
-        full_psi = np.column_stack(psis) if psis else np.zeros((n, 0))
-        overall_psi = full_psi @ w[okg] + wif if okg.all() else np.full(n, np.nan)
-        atts = atts_a[okg]
-        for r, a in zip(rows, atts):
-            r["estimate"] = a
+            atts_g[j] = att[which].mean()
+            # Weights within a cohort are equal; no estimated-weight term (R aggte).
+            psis.append(combo(which, pg[which] / pg[which].sum(), False))
+            rows.append({"group": gv, "estimate": float(atts_g[j])})
+        if np.isfinite(atts_g).all():
+            s = pgg.sum()
+            overall = float(atts_g @ pgg / s)
+            # Estimated cohort shares: wif over all cohorts, each unit's own cohort.
+            a_ext = np.append(atts_g, 0.0)
+            in_ext = np.append(np.ones(ncoh), 0.0)
+            wsum = float(pgg @ atts_g)
+            wif = ((a_ext - wsum) / s - (in_ext - s) * wsum / s**2)[gcode]
+            overall_psi = (pgg / s) @ np.vstack(psis) + wif
+        else:
+            overall = float("nan")
+            overall_psi = np.full(n, np.nan)
     elif kind == "dynamic":
         key = "event_time"
         e_all = t - group
@@ -766,7 +773,7 @@ def _aggregate(
         alp=alp,
         outcome=p["yname"],
         crit_val=crit,
-        notes=list(res.notes),
+        notes=notes,
         extra={"influence": psi_mat, "overall_influence": overall_psi},
     )
 

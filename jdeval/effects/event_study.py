@@ -34,7 +34,7 @@ from scipy import stats
 
 from jdeval.effects.results import AggregateResult
 from jdeval.effects.twfe import _formula_vars, check_columns, feols_quiet, vcov_spec
-from jdeval.errors import DataError
+from jdeval.errors import DataError, ProblemList
 
 __all__ = ["event_study"]
 
@@ -123,7 +123,16 @@ def event_study(
     df["_e"] = e
     event_times = sorted(set(e[treated].tolist()) - {ref})
     if not event_times:
-        raise DataError("没有受资助企业的观测 / no treated observations", [])
+        problems = ProblemList()
+        problems.error(
+            "no_treated",
+            "数据中没有受资助企业的观测",
+            "no observations of funded (treated) firms",
+            column=gname,
+        )
+        problems.raise_if_errors(
+            DataError, "无法估计事件研究 / cannot estimate the event study"
+        )
     regs: list[str] = []
     cells: list[tuple[int, int, str]] = []
     if estimator == "twfe":

@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from jdeval.errors import DataError
+from jdeval.errors import DataError, ProblemList
 
 __all__ = ["heterogeneity", "first_award_category", "DIMENSIONS", "CATEGORY_ZH"]
 
@@ -159,9 +159,15 @@ def heterogeneity(
             by.remove("category")
     missing = [b for b in by if b not in p.columns]
     if missing:
-        raise DataError(
-            f"异质性分析缺少列 {missing} / heterogeneity needs columns {missing}", []
-        )
+        problems = ProblemList()
+        for c in missing:
+            problems.error(
+                "missing_column",
+                f"异质性分析缺少列 {c}",
+                f"heterogeneity needs column {c}",
+                column=c,
+            )
+        problems.raise_if_errors(DataError, "无法做异质性分析 cannot split effects")
     z = stats.norm.ppf(1 - alp / 2)
     controls = p.loc[p["first_award_year"] == 0]
     n_control = int(controls["firm_id"].nunique())

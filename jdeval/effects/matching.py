@@ -271,10 +271,14 @@ def propensity_match(
     firms = firms.dropna(subset=covariates).reset_index(drop=True)
     t = firms["treated"].to_numpy()
     if t.sum() == 0 or (~t).sum() == 0:
-        raise DataError(
-            "匹配需要受资助和未受资助企业 / matching needs funded and unfunded firms",
-            [],
+        problems = ProblemList()
+        problems.error(
+            "no_contrast",
+            f"受资助企业 {int(t.sum())} 家、未受资助企业 {int((~t).sum())} 家：匹配两组都需要",
+            f"{int(t.sum())} funded and {int((~t).sum())} unfunded firms: matching needs both",
+            column=gname,
         )
+        problems.raise_if_errors(DataError, "无法匹配 cannot match")
     x = _design(firms, covariates, categorical)
     xm = np.column_stack([np.ones(len(x)), x.to_numpy(float)])
     beta = logit_fit(xm, t.astype(float))

@@ -149,6 +149,7 @@ def build_panel(
     ds,
     *,
     base_year: int = POLICY_START_YEAR - 1,
+    max_year: int | None = None,
     tfp: str | None = "acf",
     return_production: bool = False,
 ):
@@ -161,6 +162,9 @@ def build_panel(
     base_year
         Year whose values are the pre-period covariates (default 2022, the year
         before the policy). Firms first observed later use their first year.
+    max_year
+        Drop years after this one (the evaluation year) before anything is
+        computed, TFP included.
     tfp
         ``"acf"`` (default) or ``"fe"`` to add a ``tfp`` column estimated by
         :func:`jdeval.effects.productivity.estimate_tfp`; ``None`` to skip.
@@ -196,6 +200,8 @@ def build_panel(
         .astype("int64")
         .to_numpy()
     )
+    if max_year is not None:
+        p = p.loc[p["year"].to_numpy() <= max_year]
     p = p.sort_values(["firm_id", "year"]).reset_index(drop=True)
     g = p["first_award_year"].to_numpy()
     p["treated"] = ((g > 0) & (p["year"].to_numpy() >= g)).astype("int64")

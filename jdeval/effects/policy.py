@@ -353,13 +353,19 @@ def policy_effects(
                 value=o,
             )
     problems.raise_if_errors(DataError, "参数错误 bad arguments")
-    panel_all, prod = build_panel(ds, return_production=True)
-    panel = panel_all.loc[panel_all["year"] <= year].reset_index(drop=True)
+    panel, prod = build_panel(ds, max_year=year, return_production=True)
     g = panel["first_award_year"].to_numpy()
     if not ((g > 0) & (g <= year)).any():
-        raise DataError(
-            f"截至 {year} 年没有受资助企业，无法估计政策效应 / no firm funded by {year}",
-            [],
+        problems = ProblemList()
+        problems.error(
+            "no_treated",
+            f"截至 {year} 年没有受资助企业（firm_year.first_award_year），无法估计政策效应",
+            f"no firm was funded by {year} (firm_year.first_award_year): no effect to estimate",
+            table="firm_year",
+            column="first_award_year",
+        )
+        problems.raise_if_errors(
+            DataError, "无法估计政策效应 cannot estimate policy effects"
         )
     notes = []
     if (g > year).any():
@@ -367,7 +373,7 @@ def policy_effects(
             f"{year} 年后才受资助的企业在 {year} 年前作为尚未受资助对照 / firms first "
             f"funded after {year} serve as not-yet-funded controls"
         )
-    fe = estimate_tfp(panel_all, method="fe")
+    fe = estimate_tfp(panel, method="fe")
     tfp_table = pd.concat([prod.to_frame(), fe.to_frame()], ignore_index=True)
 
     # numeric pre-period covariates only: industry dummies do not predict funding

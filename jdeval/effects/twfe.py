@@ -153,10 +153,14 @@ def twfe(
         treat_cols = ["treated"]
     df = df.dropna(subset=[yname, *treat_cols, *xcols])
     if df.empty:
-        raise DataError(
-            "无可用观测 no usable rows",
-            [],
+        problems = ProblemList()
+        problems.error(
+            "no_rows",
+            "结果变量或处理变量全部缺失，没有可用观测",
+            "no usable rows: outcome or treatment missing everywhere",
+            column=yname,
         )
+        problems.raise_if_errors(DataError, "无法估计 TWFE / cannot estimate TWFE")
     rhs = " + ".join(treat_cols + xcols)
     fe = f"{idname} + {tname}" if time_fe else idname
     model = feols_quiet(f"{yname} ~ {rhs} | {fe}", df, vcov_spec(vcov, idname))

@@ -25,7 +25,9 @@ DEFAULT_COVER: dict[str, str] = {
     "委托单位": "上海市嘉定区财政局",
     "评价机构": "第三方绩效评价机构",
     "报告日期": "{date}",
+    "版本": "{version}",
 }
+_VERSION = {"reviewer": "评审版（已脱敏，可对外提供）", "internal": "内部版（含企业信息，仅供内部使用）"}
 
 #: Errors meaning "that layer's API is not there (yet)"; anything else propagates.
 _MISSING_API = (ImportError, AttributeError, NotImplementedError)
@@ -76,6 +78,11 @@ def _evaluate(ds, targets, year, scheme, assessments):
 
         a = load_assessments(assessments)
     return evaluate(ds, t, year=year, scheme=scheme, assessments=a), t
+
+
+def _num_total(scorecard: Any) -> float | None:
+    t = getattr(scorecard, "total", None)
+    return None if formats.is_missing(t) else float(t)
 
 
 def _meta(targets: Any, declaration: Any) -> dict[str, Any]:
@@ -177,6 +184,9 @@ def assemble(
             unavailable["scorecard"] = (f"指标评分结果不可用（jdeval.indicators 未提供 evaluate："
                                         f"{type(e).__name__}）。")
     frame = _frame(scorecard)
+    if frame is not None and audience == "reviewer" and "actual_display" in frame:
+        frame = frame.assign(actual_display=frame["actual_display"].map(
+            lambda t: disclosure.redact_display(t, min_firms=min_firms)))
     prev_frame = None
     prev_facts = None
     if previous is None and scorecard is not None and y - 1 in (getattr(ds, "years", []) or []):
@@ -217,16 +227,19 @@ def assemble(
     # ---- facts and narrative
     rs = rules if isinstance(rules, RuleSet) else load_rules(rules)
     meta = _meta(tgt, declaration)
-    f = factsmod.collect(ds, year=y, scorecard=scorecard, survey=survey, effects=effects,
+    f = factsmod.collect(ds, year=y, scorecard=frame if frame is not None else scorecard,
+                         survey=survey, effects=effects,
                          previous=prev_facts, audience=audience, scheme=scheme,
-                         params=rs.params, meta=meta, min_firms=min_firms)
+                         params=rs.params, meta=meta, min_firms=min_firms,
+                         total=_num_total(scorecard))
     if frame is not None and "level1_as_printed" in frame:
         for rec, printed in zip(f["indicators"], frame["level1_as_printed"]):
             rec["level1_as_printed"] = "" if formats.is_missing(printed) else str(printed)
     nar = derive(f, rules=rs, overrides=narrative)
 
-    date = report_date or _dt.date.today()
-    fields = {k: v.format(year=y, department=f["department"], date=formats.date_zh(date))
+    date = pd.Timestamp(report_date).date() if report_date else _dt.date.today()
+    fields = {k: v.format(year=y, department=f["department"], date=formats.date_zh(date),
+                          version=_VERSION[audience])
               for k, v in DEFAULT_COVER.items()}
     fields.update(cover or {})
     title = f"嘉定区{f['policy']}政策{y}年度绩效评价报告"
@@ -241,6 +254,6 @@ def assemble(
         summary_en=_render("en/summary.txt.j2", inp.ctx(
             department_en="Jiading District Economic Commission",
             en_titles=_EN_TITLES)),
-        scorecard=frame, unavailable=unavailable,
+        scorecard=frame, unavailable=unavailable, date=date,
     )
     return report.number()

@@ -36,6 +36,7 @@ the published margins and non-negativity) and reports the feasible interval.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -58,6 +59,7 @@ __all__ = [
     "check_audience",
     "find_identifiers",
     "protect",
+    "redact_display",
 ]
 
 Audience = Literal["internal", "reviewer"]
@@ -579,6 +581,28 @@ def beneficiary_annex(
              "disbursed_amount": "已拨付（万元）", "name_masked": "企业名称",
              "firm_id": "企业编号", "provider_id": "服务商编号", "award_id": "项目编号"}
     return f.rename(columns=names)
+
+
+_MAX = re.compile(r"[，,；;]?\s*最高\s*[\d,]+(?:\.\d+)?\s*万元")
+_MEAN = re.compile(r"[，,；;]?\s*均值\s*[\d,]+(?:\.\d+)?\s*万元")
+_COUNT = re.compile(r"(\d+)\s*/\s*(\d+)\s*项")
+
+
+def redact_display(text: object, *, min_firms: int = 3) -> object:
+    """Remove single-firm figures from an indicator's display text (reviewers).
+
+    The scorecard describes cost-standard indicators as e.g.
+    ``100.0%（7/7项≤50万元；均值50.00万元，最高50.00万元）``.  A maximum is one
+    firm's amount, so it is always removed; a mean over fewer than ``min_firms``
+    awards discloses them too, so it is removed in that case.
+    """
+    if not isinstance(text, str):
+        return text
+    out = _MAX.sub("", text)
+    m = _COUNT.search(out)
+    if m and int(m.group(2)) < min_firms:
+        out = _MEAN.sub("", out)
+    return out.replace("；）", "）").replace("（）", "")
 
 
 def find_identifiers(

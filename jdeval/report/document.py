@@ -8,6 +8,7 @@ here, so both formats agree.
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,8 @@ class Report:
         The score table (DataFrame) shown in 三 and 附件1.
     unavailable
         Analyses that could not be produced, with the reason.
+    date
+        Report date (cover; Word metadata) — the only build-time value.
     """
 
     title: str
@@ -186,6 +189,7 @@ class Report:
     summary_en: list[str] = field(default_factory=list)
     scorecard: pd.DataFrame | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
+    date: _dt.date | None = None
 
     def number(self) -> Report:
         """Assign heading numbers (一、（一）1.) and table/figure numbers in order."""

@@ -357,6 +357,7 @@ def collect(
     params: Mapping[str, Any] | None = None,
     meta: Mapping[str, Any] | None = None,
     min_firms: int = 3,
+    total: float | None = None,
 ) -> dict[str, Any]:
     """Collect every fact the report's templates and narrative rules use.
 
@@ -378,6 +379,9 @@ def collect(
         ``alpha``).
     meta
         Declaration meta (policy name, department …).
+    total
+        Overall score, when ``scorecard`` is a bare frame (default: its ``.total``
+        or the sum of scores).
 
     Returns
     -------
@@ -388,7 +392,8 @@ def collect(
     meta = dict(meta or {})
     frame = scorecard.to_frame() if hasattr(scorecard, "to_frame") else scorecard
     inds = indicator_facts(frame)
-    total = _num(getattr(scorecard, "total", None)) if scorecard is not None else None
+    if total is None and scorecard is not None:
+        total = _num(getattr(scorecard, "total", None))
     if total is None and inds:
         total = float(np.nansum([i.get("score") or 0.0 for i in inds]))
     awards = _table(ds, "awards")

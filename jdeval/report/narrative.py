@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 DEFAULT_RULES = Path(__file__).parent / "rules" / "narrative.yaml"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _RULE_KEYS = {"id", "title", "foreach", "when", "priority", "problem", "cause",
               "recommendation", "enabled"}
@@ -106,7 +107,7 @@ def _line_map(text: str) -> dict[tuple[str, str], int]:
     """Line of each ``id:`` inside the ``rules`` / ``experience`` lists."""
     out: dict[tuple[str, str], int] = {}
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
         return out
     if not isinstance(root, yaml.MappingNode):
@@ -133,7 +134,7 @@ def _read_yaml(path: Path, probs: ProblemList) -> tuple[dict, str]:
                     "the file must be UTF-8 encoded.", file=str(path), value=str(e))
         return {}, ""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         probs.error("narrative_yaml", f"YAML 格式错误：{e}", f"YAML syntax error: {e}",

@@ -82,7 +82,15 @@ _SHORT_CATEGORY = {
     "PROVIDER": "服务商", "LOAN_INTEREST": "贷款贴息", "ID_RESOLUTION": "标识解析",
     "IIP_PLATFORM": "互联网平台", "SCENE": "场景标杆",
 }
-_LEVEL1_ORDER = ["决策", "过程", "预算执行率", "成本指标", "产出指标", "效益指标", "满意度指标"]
+_LEVEL1_ORDER = ["决策", "决策指标", "过程", "过程指标", "预算执行率", "成本", "成本指标",
+                 "产出", "产出指标", "效益", "效益指标", "满意度", "满意度指标"]
+#: 一级指标 names (both schemes' spellings) analysed in each part of chapter 四.
+_GROUPS = {
+    "decision": {"决策", "决策指标"},
+    "process": {"过程", "过程指标", "预算执行率"},
+    "output": {"成本", "成本指标", "产出", "产出指标"},
+    "benefit": {"效益", "效益指标", "满意度", "满意度指标"},
+}
 
 
 @dataclass
@@ -206,6 +214,8 @@ def _level1(frame: pd.DataFrame) -> list[dict[str, Any]]:
     wcol = _weight_col(frame)
     g = (frame.assign(weight=frame[wcol]).groupby("level1", sort=False)[["weight", "score"]]
          .sum(min_count=1))
+    rank = {n: i for i, n in enumerate(_LEVEL1_ORDER)}
+    g = g.iloc[sorted(range(len(g)), key=lambda i: rank.get(g.index[i], 99))]
     out = []
     for name, r in g.iterrows():
         w, s = float(r["weight"] or 0), r["score"]
@@ -349,12 +359,12 @@ def _ch4(inp: Inputs) -> list[Section]:
     s1 = Section("ch4_1", "政策决策情况", 2)
     for p in _render("zh/ch4.txt.j2", inp.ctx(part="decision")):
         s1.add(p)
-    for p in _indicator_paragraphs(inp, {"决策", "决策指标"}):
+    for p in _indicator_paragraphs(inp, _GROUPS["decision"]):
         s1.add(p)
     s2 = Section("ch4_2", "政策过程情况", 2)
     for p in _render("zh/ch4.txt.j2", inp.ctx(part="process")):
         s2.add(p)
-    for p in _indicator_paragraphs(inp, {"过程", "过程指标", "预算执行率"}):
+    for p in _indicator_paragraphs(inp, _GROUPS["process"]):
         s2.add(p)
     ft = _funds_trend(inp)
     if ft is not None:
@@ -362,7 +372,7 @@ def _ch4(inp: Inputs) -> list[Section]:
     s3 = Section("ch4_3", "政策产出情况", 2)
     for p in _render("zh/ch4.txt.j2", inp.ctx(part="output")):
         s3.add(p)
-    for p in _indicator_paragraphs(inp, {"成本指标", "产出指标"}):
+    for p in _indicator_paragraphs(inp, _GROUPS["output"]):
         s3.add(p)
     towns = f["coverage"]["towns"]
     if towns:
@@ -375,7 +385,7 @@ def _ch4(inp: Inputs) -> list[Section]:
     s4 = Section("ch4_4", "政策效益情况", 2)
     for p in _render("zh/ch4.txt.j2", inp.ctx(part="benefit")):
         s4.add(p)
-    for p in _indicator_paragraphs(inp, {"效益指标", "满意度指标"}):
+    for p in _indicator_paragraphs(inp, _GROUPS["benefit"]):
         s4.add(p)
     items = getattr(inp.survey, "items", None)
     if isinstance(items, pd.DataFrame) and not items.empty and "share_5" in items:
@@ -384,9 +394,37 @@ def _ch4(inp: Inputs) -> list[Section]:
         wide.columns = [5, 4, 3, 2, 1]
         s4.add(_fig(charts.satisfaction_distribution(wide, title=None),
                     "满意度调查各题选项分布", "satisfaction"))
+    kp = _kpi_table(inp)
+    if kp is not None:
+        s4.add(kp)
     s5 = Section("ch4_5", "政策效应的因果分析", 3)
     _effects_section(inp, s5)
     return [ch, s1, s2, s3, s4, s5]
+
+
+def _kpi_table(inp: Inputs) -> Table | None:
+    """Supplementary KPIs K1–K8 (weight 0, domain-spec §4.3) from the scorecard."""
+    k = getattr(inp.scorecard, "kpis", None)
+    if not isinstance(k, pd.DataFrame) or k.empty:
+        return None
+    disp = []
+    for rec in k.to_dict("records"):
+        text = "" if formats.is_missing(rec.get("actual_display")) else str(
+            rec["actual_display"])
+        if inp.audience == "reviewer":
+            text = str(disclosure.redact_display(text, min_firms=inp.min_firms))
+            n = rec.get("actual")
+            # a count of funded firms below the threshold: the amount beside it is
+            # one or two firms' figure
+            if rec.get("unit") == "家/万元" and not formats.is_missing(n) and \
+                    0 < float(n) < inp.min_firms:
+                text = f"{disclosure.MARK}（不足{inp.min_firms}家，不予显示）"
+        disp.append({"编号": str(rec.get("id", "")), "指标": str(rec.get("name", "")),
+                     "目标": "" if formats.is_missing(rec.get("target")) else
+                     str(rec["target"]), "实际": text,
+                     "来源": "" if formats.is_missing(rec.get("source")) else
+                     str(rec["source"])})
+    return Table("补充绩效指标（不计分）", pd.DataFrame(disp), key="kpis")
 
 
 #: Outcomes whose event-study chart is shown (investment and productivity).

@@ -11,9 +11,11 @@ page number.  The document only *names* the fonts (East-Asian names set through
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 from docx import Document
@@ -254,6 +256,8 @@ def _add_paragraph(doc, p: Paragraph) -> None:
         return
     par.paragraph_format.first_line_indent = Pt(2 * BODY_SIZE.pt)
     par.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    if p.style == "lead":
+        par.paragraph_format.keep_with_next = True
     _run(par, p.text, bold=True if p.style == "lead" else None)
 
 
@@ -286,6 +290,10 @@ def build_document(report: Report):
     core.title = report.title
     core.subject = f"{report.year}年度绩效评价报告"
     core.author = report.cover.get("评价机构", "")
+    if report.date is not None:
+        stamp = _dt.datetime(report.date.year, report.date.month, report.date.day)
+        core.created = core.modified = stamp
+    core.revision = 1
     _cover(doc, report)
     first = True
     for s in report.sections:
@@ -307,15 +315,33 @@ def build_document(report: Report):
     return doc
 
 
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _reproducible_zip(doc) -> bytes:
+    """The .docx bytes with fixed zip timestamps: same report, same bytes."""
+    raw = io.BytesIO()
+    doc.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            dst.writestr(zi, src.read(info.filename))
+    return out.getvalue()
+
+
 def write_docx(report: Report, path: str | Path) -> Path:
     """Write ``report`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = build_document(report)
+    data = _reproducible_zip(doc)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            doc.save(fh)
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
