@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -212,3 +213,26 @@ def test_missing_path_is_a_data_error(tmp_path):
         load(tmp_path / "nope")
     assert exc.value.errors[0].code == "not_found"
     assert len(exc.value.errors) == 1
+
+
+def test_excel_rows_are_spreadsheet_rows(tmp_path):
+    import openpyxl
+
+    base = Path(__file__).parent / "malformed" / "_base"
+    d = tmp_path / "x"
+    shutil.copytree(base, d)
+    df = pd.read_csv(d / "firms.csv", dtype=str, keep_default_na=False)
+    (d / "firms.csv").unlink()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["C3"] = "企业名录"  # title on row 3, rows 1–2 empty, header on row 4
+    for i, col in enumerate(df.columns, 1):
+        ws.cell(row=4, column=i, value=col)
+    for r, row in enumerate(df.itertuples(index=False), 5):
+        for i, v in enumerate(row, 1):
+            ws.cell(row=r, column=i, value=v)
+    ws.cell(row=6, column=2, value="91310114310000022M")  # bad check digit, F000002
+    wb.save(d / "firms.xlsx")
+    report = validate(d)
+    bad = [p for p in report.errors if p.code == "uscc"]
+    assert [(p.file, p.row, p.column) for p in bad] == [("firms.xlsx", 6, "uscc")]

@@ -220,3 +220,13 @@ def test_uscc_check_digit():
     code = make_uscc("31000001")
     assert is_valid_uscc(code) and code.startswith("91310114")
     assert uscc_check_char(code[:17]) == code[17]
+
+
+def test_gbk_text_that_happens_to_be_valid_utf8_is_not_called_mixed():
+    from jdeval.data.reading import decode_bytes
+    from jdeval.errors import ProblemList
+
+    problems = ProblemList()
+    data = "town_code,town_name\nAT,录\nML,马陆镇\n".encode("gbk")  # "录" is C2 BC
+    assert decode_bytes(data, "towns.csv", problems, "towns").endswith("马陆镇\n")
+    assert not problems.items

@@ -263,6 +263,9 @@ def test_indicators_2024_realistic_and_match_the_data(default):
     assert ind["sat_index_expected"] == pytest.approx(86.2)
     b = default.budget.set_index("year")
     assert b.loc[2024, "budget_amount"] == 3000
+    assert (b["funds_spent"] <= b["funds_received"]).all()
+    assert (b["funds_received"] <= b["adjusted_budget"]).all()
+    assert ind["budget"]["funds_spent"] == pytest.approx(ind["total_disbursed"])
     assert 2000 <= ind["total_approved"] <= 4000
     assert ind["n_offline_diagnoses"] >= 100 and ind["n_recognitions"] >= 30
     docs = default.policy_documents

@@ -283,3 +283,13 @@ def test_plots_draw(base):
         ax.figure.canvas.draw()
         assert ax.get_xlabel()
         plt.close(ax.figure)
+
+
+def test_string_ids_nullable_ints_and_shuffled_rows(mpdta, base):
+    # As jdeval.data loads firm_year: str ids, Int64 years, missing = never funded.
+    d = mpdta.copy()
+    d["countyreal"] = ("F" + d["countyreal"].astype(str)).astype("str")
+    d["year"] = d["year"].astype("Int64")
+    d["first.treat"] = d["first.treat"].astype("Int64").mask(d["first.treat"] == 0)
+    d = d.sample(frac=1, random_state=1)
+    _same(base, att_gt(d, **KW, xformla="~ lpop"), tol=1e-14)

@@ -80,6 +80,15 @@ def discover(path: Path, contract: Contract, problems: ProblemList) -> list[tupl
     for f in sorted(path.iterdir()):
         if f.is_dir() or f.name.lower() in _IGNORED or f.name.startswith((".", "~$")):
             continue
+        if f.suffix.lower() == ".xls" and contract.table_for_name(f.stem):
+            problems.error(
+                "old_excel",
+                f"不支持旧版 Excel 文件 {f.name}；请在 Excel 中另存为 .xlsx",
+                f"Old Excel format {f.name} is not supported; save it as .xlsx",
+                file=f.name,
+                table=contract.table_for_name(f.stem),
+            )
+            continue
         if f.suffix.lower() not in SUFFIXES:
             problems.warning(
                 "ignored_file",
@@ -179,7 +188,7 @@ def decode_bytes(
     for i, ln in enumerate(lines, 1):
         try:
             txt = ln.decode("utf-8")
-            if any(ord(c) > 127 for c in txt):
+            if any("\u4e00" <= c <= "\u9fff" for c in txt):  # CJK: real UTF-8 evidence
                 utf8_cjk += 1
         except UnicodeDecodeError:
             bad_lines.append(i)
@@ -323,7 +332,7 @@ def _read_excel_grid(path: Path, sheet: str | None, problems: ProblemList, table
 
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         ws = wb[sheet] if sheet else wb.worksheets[0]
-        values = [list(r) for r in ws.iter_rows(values_only=True)]
+        values = [list(r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
         wb.close()
     except Exception as exc:
         problems.error(

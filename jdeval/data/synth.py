@@ -8,9 +8,11 @@ Data-generating process
 -----------------------
 Firms (``firms``) are drawn with the town shares and industry mix of domain-spec
 §7.1–§7.2 (``jdeval/resources/district.yaml``).  Each firm has three time-invariant
-latent traits: scale ``s_i`` (Student-t with 5 d.f., truncated so the firm is 规上),
-digital propensity ``d_i`` (correlated 0.45 with scale) and investment propensity
-``pi_i`` (depends on scale and digital propensity).  The panel is balanced,
+latent traits: scale ``s_i = 0.9·t_5`` (Student t, 5 d.f.; truncated below at -1.2 so
+the firm is 规上, capped at 3.6, shifted by -0.1), digital propensity ``d_i``
+(correlation 0.45 with scale) and investment propensity
+``pi_i = -0.55 + 0.5 s_i + 0.5 d_i + N(0, 1)``.  Log target capital is
+``kbar_i = c_k + 1.5 s_i + 0.15 d_i``.  The panel is balanced,
 2019–2025, simulated from 2009 so that 2019 starts from the stationary distribution.
 
 Production (all logs; truth["production"])::
@@ -85,6 +87,27 @@ Compliance findings injected per batch year (truth["indicators"][year]).
    answers to Q0–Q6 come from a one-factor ordinal model whose marginal
    probabilities are exactly ``likert_probs`` (for 5, 4, 3, 2, 1).
  - counts: offline diagnoses, recognitions, providers, complaints, clawbacks.
+
+truth.json
+----------
+``seed, n_firms, years, eval_year, as_of`` (the data's snapshot date), ``cohorts``
+(firms per first-award year, "0" = never), ``effects`` (per outcome: ``att``,
+``by_cohort``, ``by_event_time``, ``by_cell``, ``n_treated_firms``,
+``n_treated_firm_years``), ``naive_diff_last_year`` (funded minus never-funded mean
+in 2025: the biased comparison), ``production`` (``beta_k, beta_l, rho, sd_xi,
+omega_bar, sd_eps, a_omega, phi_labour, depreciation``), ``selection``
+(``description, covariates, covariate_definitions, parallel_trends``),
+``effect_design`` and ``indicators[<batch year>]``: ``n_applications, n_approved``
+(approved, disbursed or clawed back), ``n_enterprise_awards_approved,
+n_funded_enterprises, n_new_funded_enterprises, cap_violation_rate,
+n_cap_violations, cap_violations_by_category, o2_procedural_fail_rate,
+o2_fail_rate, o2_fail_share, late_tail_rate, late_tail_share, n_late_over_180d,
+undisbursed_rate, undisbursed_share, objection_unresolved_rate, n_clawbacks,
+total_approved, total_disbursed, likert_probs, sat_index_expected, response_rate,
+n_survey_population, n_respondents, n_offline_diagnoses, n_recognitions,
+n_providers_cumulative, complaints{type: {n, n_substantiated}},
+n_above_scale_firms, budget``.  Rates are the injection probabilities; ``*_share``
+and ``n_*`` are what the written data realises.
 """
 
 from __future__ import annotations
@@ -751,7 +774,7 @@ def generate_tables(
 
     # ---- survey, budget, documents, complaints ------------------------------
     survey, survey_truth = _make_survey(r_side, awards)
-    budget = _make_budget(awards)
+    budget = _make_budget(awards, n)
     complaints = _make_complaints(r_side, awards)
     documents = pd.DataFrame(
         _DOCUMENTS,
@@ -1266,24 +1289,24 @@ def _make_survey(rng, awards):
     return pd.DataFrame(rows), truth
 
 
-def _make_budget(awards):
+def _make_budget(awards, n_firms):
+    """Budget per batch year: 3,000万元 (scaled with the number of firms), adjusted
+    upwards when the approved total needs it; spending = disbursed amounts."""
     ok = awards["status"].isin(["approved", "disbursed", "clawed_back"])
+    base = round(3000.0 * n_firms / 1200, -2)
     rows = []
-    for y, adj, recv in (
-        (2023, 2800.0, 1.0),
-        (2024, 3000.0, 0.98),
-        (2025, 3200.0, 0.97),
-    ):
-        spent = float(
-            awards.loc[ok & (awards["batch_year"] == y), "disbursed_amount"].sum()
-        )
+    for y, recv in ((2023, 1.0), (2024, 0.98), (2025, 0.97)):
+        sel = ok & (awards["batch_year"] == y)
+        approved = float(awards.loc[sel, "approved_amount"].sum())
+        spent = round(float(awards.loc[sel, "disbursed_amount"].sum()), 2)
+        adj = max(base, 100.0 * np.ceil((approved + 150) / 100))
         rows.append(
             {
                 "year": y,
-                "budget_amount": 3000.0,
+                "budget_amount": base,
                 "adjusted_budget": adj,
-                "funds_received": round(adj * recv, 2),
-                "funds_spent": round(spent, 2),
+                "funds_received": max(round(adj * recv, 2), spent),
+                "funds_spent": spent,
                 "source": "区级产业发展专项资金",
             }
         )
@@ -1393,6 +1416,16 @@ def _truth(seed, n, p, first_year, y0, y1, yrs, tables, award_truth, survey_trut
             for t in ["投诉", "信访", "舆情", "事故", "审计问题", "违规", "追回"]
         }
         d["n_above_scale_firms"] = int(fy.loc[fy["year"] == y, "is_above_scale"].sum())
+        brow = tables["budget"].set_index("year").loc[y]
+        d["budget"] = {
+            k: float(brow[k])
+            for k in (
+                "budget_amount",
+                "adjusted_budget",
+                "funds_received",
+                "funds_spent",
+            )
+        }
         indicators[str(y)] = d
     cohorts = {str(g): int((first_year == g).sum()) for g in COHORTS}
     cohorts["0"] = int((first_year == 0).sum())

@@ -265,8 +265,12 @@ def att_gt(
         Seed of the bootstrap.
     allow_unbalanced_panel
         If ``False`` (default) an unbalanced panel is an error listing the units
-        with missing periods. If ``True``, each ATT(g, t) uses the units observed
-        in both of its periods; influence functions are rescaled to all units.
+        with missing periods (R did instead silently drops them). If ``True``, each
+        ATT(g, t) uses the panel estimator on the units observed in both of its
+        periods, and influence functions are rescaled to all units, so SEs stay
+        clustered by firm. This differs from R did, which then switches to its
+        repeated-cross-section estimators; both are valid when periods are missing
+        at random, and on a balanced panel this option changes nothing.
 
     Returns
     -------
@@ -283,8 +287,19 @@ def att_gt(
 
     Notes
     -----
-    Estimates and analytic standard errors equal R ``did`` 2.x (and csdid,
-    diff-diff, moderndid) on balanced panels; see ``tests/test_effects_did*.py``.
+    Estimates and analytic standard errors equal R ``did`` 2.x (and its ports csdid
+    and moderndid) to ~1e-15 on balanced panels, for every estimator, control group,
+    base period, with and without (time-varying) covariates, every aggregation and
+    the pre-test; see ``tests/test_effects_did_mpdta.py`` and
+    ``tests/test_effects_did_peers.py``.
+
+    Examples
+    --------
+    >>> res = att_gt(df, yname="log_tech_reno_inv", tname="year", idname="firm_id",
+    ...              gname="first_award_year", xformla="~ log_employees",
+    ...              control_group="notyettreated")  # doctest: +SKIP
+    >>> res.aggregate("dynamic").plot()  # doctest: +SKIP
+    >>> print(res.pretest())  # doctest: +SKIP
     """
     _check_options(
         control_group,

@@ -76,7 +76,7 @@ def _evaluate(ds, targets, year, scheme, assessments):
     if isinstance(assessments, (str, Path)):
         from jdeval.indicators import load_assessments
 
-        a = load_assessments(assessments)
+        a = load_assessments(assessments, targets=t)
     return evaluate(ds, t, year=year, scheme=scheme, assessments=a), t
 
 

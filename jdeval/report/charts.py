@@ -5,21 +5,21 @@ inputs), returns a :class:`matplotlib.figure.Figure` and never calls ``plt.show`
 :func:`jdeval.report.fonts.setup` is called first so Chinese text renders.
 Suppressed cells (disclosure control, :mod:`jdeval.report.disclosure`) arrive as
 NaN values and are drawn as an empty slot labelled ``—*``.
+
+Figures are created with :class:`matplotlib.figure.Figure` directly, not through
+``pyplot``: importing this module never changes the matplotlib backend (notebooks
+keep ``%matplotlib inline``) and figures are not kept alive by pyplot's registry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from jdeval.report import fonts  # noqa: E402
+from jdeval.report import fonts
 
 __all__ = [
     "PALETTE",

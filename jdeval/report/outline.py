@@ -121,6 +121,8 @@ class Inputs:
             "meta": _Meta(m),
             "cover": self.cover,
             "policy_period": period,
+            "policy_period_en": f"{_ym_en(m.get('period_start', '2023-08'))} to "
+                                f"{_ym_en(m.get('period_end', '2025-12'))}",
             "unavailable": self.unavailable,
             "top": self.narrative.top(3),
             **extra,
@@ -133,6 +135,17 @@ def _ym(text: Any) -> str:
         y, m = str(text).split("-")[:2]
         return f"{int(y)}年{int(m)}月"
     except ValueError:
+        return str(text)
+
+
+def _ym_en(text: Any) -> str:
+    """``2023-08`` → ``August 2023``."""
+    import calendar
+
+    try:
+        y, m = str(text).split("-")[:2]
+        return f"{calendar.month_name[int(m)]} {int(y)}"
+    except (ValueError, IndexError):
         return str(text)
 
 
@@ -199,10 +212,15 @@ def _weight_col(frame: pd.DataFrame) -> str:
 
 
 def _redistributed(frame: pd.DataFrame) -> bool:
-    if "weight_effective" not in frame:
+    """Whether N/A weights were redistributed (effective ≠ nominal weights)."""
+    if "weight_effective" in frame:
+        a, b = frame["weight_effective"], frame["weight"]
+    elif "weight_nominal" in frame:
+        a, b = frame["weight"], frame["weight_nominal"]
+    else:
         return False
-    a = pd.to_numeric(frame["weight_effective"], errors="coerce").fillna(0)
-    b = pd.to_numeric(frame["weight"], errors="coerce").fillna(0)
+    a = pd.to_numeric(a, errors="coerce").fillna(0)
+    b = pd.to_numeric(b, errors="coerce").fillna(0)
     return bool(((a - b).abs() > 1e-9).any())
 
 
@@ -388,6 +406,9 @@ def _ch4(inp: Inputs) -> list[Section]:
     for p in _indicator_paragraphs(inp, _GROUPS["benefit"]):
         s4.add(p)
     items = getattr(inp.survey, "items", None)
+    if isinstance(items, pd.DataFrame) and "n" in items and inp.audience == "reviewer":
+        items = items.loc[pd.to_numeric(items["n"], errors="coerce").fillna(0)
+                          >= inp.min_firms]
     if isinstance(items, pd.DataFrame) and not items.empty and "share_5" in items:
         wide = items.set_index(items.get("item_zh", items["item"]))[
             [f"share_{k}" for k in (5, 4, 3, 2, 1)]]
@@ -529,11 +550,18 @@ def _annexes(inp: Inputs) -> list[Section]:
     f = inp.facts
     out = []
     a1 = Section("annex1", "附件1 评分表", 0, page_break=True)
-    if inp.scorecard_frame is not None:
-        a1.add(Table(f"{inp.year}年度绩效评价评分表（含数据来源与偏差原因）",
-                     _score_display(inp.scorecard_frame, full=True), key="scorecard_full",
-                     data=inp.scorecard_frame,
-                     footnote=_NA_NOTE if _redistributed(inp.scorecard_frame) else ""))
+    fr = inp.scorecard_frame
+    if fr is not None:
+        a1.add(Table(f"{inp.year}年度绩效评价评分表", _score_display(fr),
+                     key="scorecard_full", data=fr,
+                     footnote=_NA_NOTE if _redistributed(fr) else ""))
+        a1.add(Paragraph("各指标数据来源及偏差原因", "lead"))
+        for it in f["indicators"]:
+            parts = [f"数据来源：{it['source']}" if it["source"] else "",
+                     f"偏差原因：{it['deviation_reason']}" if it["deviation_reason"] else ""]
+            text = "；".join(p for p in parts if p)
+            if text:
+                a1.add(Paragraph(f"{it['level3']}（{it['id']}）：{text}", "note"))
     else:
         a1.add(f"评分表不可用：{inp.unavailable.get('scorecard', '')}")
     out.append(a1)
@@ -574,7 +602,14 @@ def _annexes(inp: Inputs) -> list[Section]:
         })
         a4.add("问卷采用5级量表（非常满意、满意、一般、不满意、非常不满意，分别赋100、80、60、40、20分），"
                "满意度指数为各选项比例与分值的加权和，满意率为“非常满意”与“满意”的比例之和。")
-        a4.add(Table("满意度调查各题统计结果", t, key="survey_items"))
+        if inp.audience == "reviewer" and "n" in items:
+            small = pd.to_numeric(items["n"], errors="coerce").fillna(0).lt(
+                inp.min_firms).to_numpy()
+            for c in ("满意度指数", "满意率"):
+                t.loc[small, c] = disclosure.MARK
+        a4.add(Table("满意度调查各题统计结果", t, key="survey_items",
+                     footnote=(f"注：“{disclosure.MARK}”表示有效回答少于{inp.min_firms}份，"
+                               "不予显示。") if (t == disclosure.MARK).any().any() else ""))
     else:
         a4.add(f"满意度调查结果不可用。{inp.unavailable.get('survey', '')}")
     out.append(a4)

@@ -173,7 +173,7 @@ def _note(doc, text: str) -> None:
 
 def _em(text: str) -> float:
     """Approximate printed width of ``text`` in em (CJK 1 em, Latin/digits ~0.55)."""
-    return sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in text)
+    return sum(1.0 if ord(ch) > 0x2E7F else 0.6 for ch in text)
 
 
 def _col_widths(header: list[str], rows: list[list[dict]], total_cm: float,
@@ -198,8 +198,12 @@ def _col_widths(header: list[str], rows: list[list[dict]], total_cm: float,
         allw.update(weights)
         tot = sum(allw.values())
         return [total_cm * allw[j] / tot for j in range(len(header))]
-    tot = sum(weights.values())
-    return [fixed[j] if j in fixed else rest * weights[j] / tot for j in range(len(header))]
+    # square-root weights: long text columns get more room without starving
+    # short labels (一级指标) into one character per line
+    root = {j: w ** 0.5 for j, w in weights.items()}
+    tot = sum(root.values())
+    width = {j: rest * r / tot for j, r in root.items()}
+    return [fixed[j] if j in fixed else width[j] for j in range(len(header))]
 
 
 def _add_table(doc, t: Table, width_cm: float = 15.5) -> None:
