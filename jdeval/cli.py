@@ -20,6 +20,7 @@ from jdeval.errors import JdevalError
 _COMMAND_MODULES = (
     "jdeval.data.cli",  # validate, synth
     "jdeval.indicators.cli",  # targets, score
+    "jdeval.report.cli",  # report
     "jdeval.build.cli",  # build, verify
 )
 
