@@ -37,6 +37,7 @@ test-all: setup
 
 bench: setup
 	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev,bench]"
+	$(PY) benchmarks/bench_data.py
 	$(PY) benchmarks/bench_effects.py
 
 lint:

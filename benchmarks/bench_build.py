@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--year", type=int, default=2024)
     ap.add_argument("--data", default=None)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default=None, help="keep the built report here")
     args = ap.parse_args()
 
     from jdeval.build import NOTEBOOKS, build
@@ -92,7 +93,7 @@ def main() -> None:
 
     data = Path(args.data) if args.data else ensure_default_data()
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / str(args.year)
+        out = Path(args.out) if args.out else Path(tmp) / str(args.year)
         _, t_build = _timed(
             build,
             args.year,
