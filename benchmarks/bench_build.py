@@ -18,6 +18,7 @@ goal is a build within 2x the floor.  Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -89,7 +90,13 @@ def main() -> None:
     args = ap.parse_args()
 
     from jdeval.build import NOTEBOOKS, build
+    from jdeval.build.runner import _bytecode_env
     from jdeval.data import ensure_default_data
+
+    # kernels measured for the floor get the same environment as the build's
+    env = _bytecode_env(dict(os.environ))
+    os.environ.clear()
+    os.environ.update(env)
 
     data = Path(args.data) if args.data else ensure_default_data()
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,6 @@
 """Policy effects: staggered DiD, event studies, matching, outcomes and productivity.
 
-Public API (names are imported lazily, so ``import jdeval.effects`` is cheap and
-works even if one estimator module is broken while under development)::
+Public API (names are imported lazily, so ``import jdeval.effects`` is cheap)::
 
     att_gt(...)                  Callaway & Sant'Anna group-time ATTs (R did names)
     twfe(...)                    static two-way fixed effects (pyfixest)
@@ -22,6 +21,8 @@ from typing import Any
 __all__ = [
     "att_gt",
     "AttGtResult",
+    "PreTest",
+    "DidWarning",
     "EffectResult",
     "AggregateResult",
     "twfe",
@@ -42,6 +43,8 @@ __all__ = [
 _WHERE = {
     "att_gt": "did",
     "AttGtResult": "did",
+    "PreTest": "did",
+    "DidWarning": "did",
     "EffectResult": "results",
     "AggregateResult": "results",
     "twfe": "twfe",
