@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
 	  echo "python3-venv is missing: apt-get install -y python3-venv"; exit 1; }
 	$(PY) -m pip install -q --upgrade pip uv
-	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev]"
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -e ".[dev]"
 	@touch $(STAMP)
 
 data: setup
@@ -39,6 +39,7 @@ bench: setup
 	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev,bench]"
 	$(PY) benchmarks/bench_data.py
 	$(PY) benchmarks/bench_effects.py
+	$(PY) benchmarks/bench_build.py
 
 lint:
 	$(VENV)/bin/ruff check .

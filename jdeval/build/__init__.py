@@ -1,0 +1,50 @@
+"""Layer 4: run the notebooks, render offline HTML, write index and manifest.
+
+Public API::
+
+    build(year, *, data, targets=None, out, jobs=2, show_code=False,
+          audience="reviewer", assessments=None, scheme="A") -> Path
+    verify(report_dir, *, data=None) -> VerifyResult
+    publish(**values)      # called by notebooks: headline results for the index
+
+See :mod:`jdeval.build.runner`, :mod:`jdeval.build.verify`,
+:mod:`jdeval.build.headline`.  Only :func:`publish` is imported eagerly: notebooks
+call it, and it must not pull the build machinery into every kernel.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from jdeval.build.headline import publish
+
+__all__ = [
+    "NOTEBOOKS",
+    "Notebook",
+    "VerifyResult",
+    "build",
+    "notebooks_dir",
+    "publish",
+    "verify",
+]
+
+_LAZY = {
+    "NOTEBOOKS": "jdeval.build.runner",
+    "Notebook": "jdeval.build.runner",
+    "build": "jdeval.build.runner",
+    "notebooks_dir": "jdeval.build.runner",
+    "VerifyResult": "jdeval.build.verify",
+    "verify": "jdeval.build.verify",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jdeval.build' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

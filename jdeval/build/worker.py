@@ -1,0 +1,192 @@
+"""Run one notebook of a build in its own process: execute, then render to HTML.
+
+The runner starts ``python -m jdeval.build.worker TASK.json`` once per notebook.  A
+separate process per notebook is required because papermill's ``cwd`` changes the
+working directory of the whole process.  The worker writes ``TASK.result.json``
+(status, timings and, on failure, the cell that failed and why); the partly executed
+notebook is kept where papermill saved it.
+
+On Linux the worker asks to be killed when the runner dies (``PR_SET_PDEATHSIG``) and
+the kernel it starts exits when its parent disappears (ipykernel's parent poller), so a
+killed build leaves no process writing into its staging folder.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ENV_PARENT", "die_with_parent", "run_task"]
+
+#: Process id of the build that started the worker.
+ENV_PARENT = "JDEVAL_BUILD_PID"
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent exits (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover
+        pass
+
+
+def _deterministic(nb) -> None:
+    """Remove what varies between identical runs before rendering.
+
+    papermill gives its injected-parameters cell a random id, so cells are numbered
+    instead; a cell's printed text may arrive in a varying number of stream chunks,
+    so consecutive chunks of the same stream are joined.
+    """
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i:03d}"
+        merged = []
+        for out in cell.get("outputs", []):
+            prev = merged[-1] if merged else None
+            if (
+                out.get("output_type") == "stream"
+                and prev is not None
+                and prev.get("output_type") == "stream"
+                and prev.get("name") == out.get("name")
+            ):
+                prev["text"] += out["text"]
+            else:
+                merged.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+
+
+def _first_line(source: str) -> str:
+    for line in (source or "").splitlines():
+        if line.strip():
+            return line.strip()[:120]
+    return ""
+
+
+def run_task(task: dict[str, Any]) -> dict[str, Any]:
+    """Execute and render one notebook as described by ``task``.
+
+    Parameters
+    ----------
+    task
+        Keys: ``input``, ``output`` (executed .ipynb), ``html``, ``cwd``,
+        ``parameters``, ``kernel_name``, ``page`` (:class:`PageInfo` fields),
+        ``show_code``, ``timeout``.
+
+    Returns
+    -------
+    dict
+        ``status`` (``"ok"`` | ``"failed"``), ``execute_s``, ``render_s`` and on
+        failure ``error`` with ``cell_index``, ``exec_count``, ``ename``, ``evalue``,
+        ``source``.
+    """
+    t0 = time.perf_counter()
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from jdeval.build.htmlexport import PageInfo, render_html
+
+    result: dict[str, Any] = {"status": "ok", "import_s": time.perf_counter() - t0}
+    t1 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            task["input"],
+            task["output"],
+            parameters=task["parameters"],
+            cwd=task["cwd"],
+            kernel_name=task.get("kernel_name", "python3"),
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=task.get("timeout"),
+            coalesce_streams=True,
+        )
+    except PapermillExecutionError as exc:
+        result.update(
+            status="failed",
+            execute_s=time.perf_counter() - t1,
+            error={
+                "cell_index": exc.cell_index,
+                "exec_count": exc.exec_count,
+                "ename": exc.ename,
+                "evalue": exc.evalue,
+                "source": _first_line(exc.source),
+            },
+        )
+        return result
+    except Exception as exc:  # kernel died, notebook unreadable, timeout...
+        result.update(
+            status="failed",
+            execute_s=time.perf_counter() - t1,
+            error={
+                "cell_index": None,
+                "exec_count": None,
+                "ename": type(exc).__name__,
+                "evalue": str(exc)[:2000],
+                "source": "",
+            },
+        )
+        return result
+    result["execute_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    try:
+        nb = nbformat.read(task["output"], as_version=4)
+        _deterministic(nb)
+        page = task["page"]
+        info = PageInfo(
+            title_zh=page["title_zh"],
+            title_en=page["title_en"],
+            parameters=tuple(tuple(p) for p in page["parameters"]),
+            fingerprint=page["fingerprint"],
+            build_time=page["build_time"],
+            version=page["version"],
+            report_title=page.get("report_title", ""),
+        )
+        render_html(
+            nb, Path(task["html"]), info, show_code=task.get("show_code", False)
+        )
+    except Exception as exc:
+        result.update(
+            status="failed",
+            error={
+                "cell_index": None,
+                "exec_count": None,
+                "ename": f"HTML: {type(exc).__name__}",
+                "evalue": str(exc)[:2000],
+                "source": "",
+                "traceback": traceback.format_exc()[-4000:],
+            },
+        )
+    result["render_s"] = time.perf_counter() - t2
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``python -m jdeval.build.worker TASK.json``."""
+    die_with_parent()
+    parent = os.environ.get(ENV_PARENT)
+    if parent and os.getppid() != int(parent):  # the build died while we started
+        return 1
+    argv = sys.argv[1:] if argv is None else argv
+    task_path = Path(argv[0])
+    task = json.loads(task_path.read_text(encoding="utf-8"))
+    result = run_task(task)
+    out = task_path.with_name(task_path.stem + ".result.json")
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, out)
+    return 0 if result["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
