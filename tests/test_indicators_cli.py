@@ -9,9 +9,8 @@ from jdeval.cli import main
 
 FIX = Path(__file__).parent / "fixtures" / "targets"
 ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT.parent / "shared" / "seed" / "000_623bc36e3b0be8b8.txt"
-if not SEED.is_file():
-    SEED = Path("/work/shared/seed/000_623bc36e3b0be8b8.txt")
+# The real 2024 申报表 export, byte-for-byte as the budget system wrote it.
+SEED = ROOT / "data" / "targets" / "declaration_2024.txt"
 
 
 @pytest.fixture(scope="module")
