@@ -167,6 +167,24 @@ class PolicyEffects:
         """Rows of the main design only."""
         return self.table.loc[self.table["design"] == "cs_dr"].reset_index(drop=True)
 
+    def table_zh(self) -> pd.DataFrame:
+        """All designs with Chinese headers, rounded for reading (效应估计汇总表)."""
+        t = self.table
+        return pd.DataFrame(
+            {
+                "结果变量": t["outcome_zh"],
+                "估计方法": t["design_zh"],
+                "估计值": t["estimate"].round(4),
+                "标准误": t["se"].round(4),
+                "95%置信区间": [
+                    f"[{lo:.4f}, {hi:.4f}]" for lo, hi in zip(t["ci_low"], t["ci_high"])
+                ],
+                "p值": t["p_value"].round(4),
+                "企业数": t["n_firms"],
+                "受资助企业数": t["n_treated"],
+            }
+        ).set_index(["结果变量", "估计方法"])
+
     def _sentence(self, row, lang: str) -> str:
         name = row["outcome"]
         est, lo, hi, p = row["estimate"], row["ci_low"], row["ci_high"], row["p_value"]

@@ -358,23 +358,12 @@ class Scorecard:
         )
 
     def _repr_html_(self) -> str:
-        cols = [
-            "id",
-            "level1",
-            "level2",
-            "level3",
-            "target_raw",
-            "actual_display",
-            "weight",
-            "score",
-            "tier",
-            "flags",
-            "deviation_reason",
-        ]
-        tbl = self.frame[cols].to_html(
-            index=False, escape=True, float_format="{:.2f}".format
+        table = self.to_frame_zh().drop(columns=["数据来源"])
+        body = table.to_html(
+            index=False, escape=True, na_rep="—", classes="jd-scorecard", border=0
         )
-        return f"<p><b>{html.escape(self.summary_zh())}</b></p>{tbl}"
+        style = "<style>.jd-scorecard td{text-align:left;vertical-align:top}</style>"
+        return f"<p><b>{html.escape(self.summary_zh())}</b></p>{style}{body}"
 
 
 def _deviation(
