@@ -47,7 +47,9 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        if d["value"] is not None and not isinstance(d["value"], (int, float, bool, str)):
+        if d["value"] is not None and not isinstance(
+            d["value"], (int, float, bool, str)
+        ):
             d["value"] = str(d["value"])
         return d
 
@@ -90,7 +92,10 @@ class JdevalError(Exception):
     def render(self, fmt: Literal["text", "json"] = "text") -> str:
         if fmt == "json":
             return json.dumps(
-                {"error": self.message, "problems": [p.to_dict() for p in self.problems]},
+                {
+                    "error": self.message,
+                    "problems": [p.to_dict() for p in self.problems],
+                },
                 ensure_ascii=False,
                 indent=2,
             )
@@ -122,7 +127,9 @@ class ProblemList:
 
     items: list[Problem] = field(default_factory=list)
 
-    def add(self, severity: Severity, code: str, zh: str, en: str, **where: Any) -> None:
+    def add(
+        self, severity: Severity, code: str, zh: str, en: str, **where: Any
+    ) -> None:
         self.items.append(Problem(severity, code, zh, en, **where))
 
     def error(self, code: str, zh: str, en: str, **where: Any) -> None:

@@ -49,10 +49,28 @@ def test_subpackages_reachable_as_attributes():
 
 def test_error_render_lists_every_problem_in_both_languages():
     problems = [
-        Problem("error", "fk", "企业不存在", "unknown firm", file="a.csv", table="awards",
-                row=3, column="firm_id", value="F9"),
-        Problem("error", "range", "金额为负", "negative amount", file="a.csv",
-                table="awards", row=7, column="approved_amount", value=-1.0),
+        Problem(
+            "error",
+            "fk",
+            "企业不存在",
+            "unknown firm",
+            file="a.csv",
+            table="awards",
+            row=3,
+            column="firm_id",
+            value="F9",
+        ),
+        Problem(
+            "error",
+            "range",
+            "金额为负",
+            "negative amount",
+            file="a.csv",
+            table="awards",
+            row=7,
+            column="approved_amount",
+            value=-1.0,
+        ),
     ]
     err = DataError("数据不可用 data unusable", problems)
     text = err.render("text")

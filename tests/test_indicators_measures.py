@@ -219,7 +219,10 @@ def test_cost_cap_counts_only_approved(targets):
     m = measure(_ctx(targets), targets.indicator("C1"))
     assert m.details["n"] == 2 and m.details["n_within"] == 1  # 50 ok, 60 over
     assert m.rating.f == 0.5 and m.actual == 50.0
-    assert "最高60.00万元" in m.reasons[0]
+    assert m.details["max"] == 60.0
+    # one firm's amount never appears in the display or the reason (reviewers see both)
+    assert "60.00" not in m.display and "60.00" not in m.reasons[0]
+    assert "1个项目核定金额超过标准50万元" in m.reasons[0]
     c3 = measure(_ctx(targets), targets.indicator("C3"))  # only a clawed-back award
     assert not c3.rating.applicable
 

@@ -36,18 +36,26 @@ class _Effects:
     narrative must follow the main design only.
     """
 
-    table = pd.DataFrame({
-        "outcome": ["log_tech_reno_inv", "log_tech_reno_inv", "tfp", "tfp"],
-        "outcome_zh": ["技术改造投资（对数）"] * 2 + ["全要素生产率"] * 2,
-        "design": ["cs_dr", "twfe", "cs_dr", "twfe"],
-        "design_zh": ["多期双重差分（主估计）", "双向固定效应（对比）"] * 2,
-        "estimate": [0.213, 0.25, 0.004, 0.08], "se": [0.05, 0.05, 0.02, 0.02],
-        "ci_low": [0.115, 0.15, -0.035, 0.04], "ci_high": [0.311, 0.35, 0.043, 0.12],
-        "p_value": [0.00002, 0.0001, 0.84, 0.0001],
-        "n_firms": [300] * 4, "n_treated": [40] * 4})
+    table = pd.DataFrame(
+        {
+            "outcome": ["log_tech_reno_inv", "log_tech_reno_inv", "tfp", "tfp"],
+            "outcome_zh": ["技术改造投资（对数）"] * 2 + ["全要素生产率"] * 2,
+            "design": ["cs_dr", "twfe", "cs_dr", "twfe"],
+            "design_zh": ["多期双重差分（主估计）", "双向固定效应（对比）"] * 2,
+            "estimate": [0.213, 0.25, 0.004, 0.08],
+            "se": [0.05, 0.05, 0.02, 0.02],
+            "ci_low": [0.115, 0.15, -0.035, 0.04],
+            "ci_high": [0.311, 0.35, 0.043, 0.12],
+            "p_value": [0.00002, 0.0001, 0.84, 0.0001],
+            "n_firms": [300] * 4,
+            "n_treated": [40] * 4,
+        }
+    )
     main = table.loc[table["design"] == "cs_dr"].reset_index(drop=True)
     reading_zh = "技术改造投资（对数）：受资助企业平均变化 +23.7%，统计上显著。"
-    robustness_text_zh = "【技术改造投资】改用从未获补企业作对照后，估计值为0.198，结论不变。"
+    robustness_text_zh = (
+        "【技术改造投资】改用从未获补企业作对照后，估计值为0.198，结论不变。"
+    )
     notes = ["2024 年后才受资助的企业在 2024 年前作为尚未受资助对照"]
 
     class _ES:
@@ -57,9 +65,14 @@ class _Effects:
         def to_frame(self):
             e = [-3, -2, -1, 0, 1]
             est = [0.0, 0.01, 0.0, 0.1 + self.shift, 0.2 + self.shift]
-            return pd.DataFrame({"event_time": e, "estimate": est,
-                                 "ci_low": [v - 0.06 for v in est],
-                                 "ci_high": [v + 0.06 for v in est]})
+            return pd.DataFrame(
+                {
+                    "event_time": e,
+                    "estimate": est,
+                    "ci_low": [v - 0.06 for v in est],
+                    "ci_high": [v + 0.06 for v in est],
+                }
+            )
 
     event_studies = {"log_tech_reno_inv": _ES(0.0), "tfp": _ES(-0.1)}
 
@@ -79,16 +92,39 @@ def docx_bytes(report, tmp_path_factory):
 def test_outline_follows_domain_spec_section_5(report):
     titles = report.outline()
     assert [s.key for s in report.sections] == [k for k, _, _ in OUTLINE]
-    expected_start = ["摘要", "前言", "一、基本情况", "（一）政策概况", "（二）政策绩效目标",
-                      "二、绩效评价工作开展情况"]
+    expected_start = [
+        "摘要",
+        "前言",
+        "一、基本情况",
+        "（一）政策概况",
+        "（二）政策绩效目标",
+        "二、绩效评价工作开展情况",
+    ]
     assert titles[:6] == expected_start
     chapters = [t for t in titles if re.match(r"^[一二三四五六七]、", t)]
-    assert chapters == ["一、基本情况", "二、绩效评价工作开展情况", "三、综合评价情况及评价结论",
-                        "四、绩效评价指标分析", "五、主要经验及做法、存在的问题及原因分析",
-                        "六、有关建议", "七、其他需要说明的问题"]
-    assert titles[-6:] == [f"附件{i} {h}" for i, h in enumerate(
-        ["评分表", "指标体系及评分标准", "数据清单", "问卷及统计结果",
-         "受益企业清单（脱敏）", "街镇及行业分布表"], 1)]
+    assert chapters == [
+        "一、基本情况",
+        "二、绩效评价工作开展情况",
+        "三、综合评价情况及评价结论",
+        "四、绩效评价指标分析",
+        "五、主要经验及做法、存在的问题及原因分析",
+        "六、有关建议",
+        "七、其他需要说明的问题",
+    ]
+    assert titles[-6:] == [
+        f"附件{i} {h}"
+        for i, h in enumerate(
+            [
+                "评分表",
+                "指标体系及评分标准",
+                "数据清单",
+                "问卷及统计结果",
+                "受益企业清单（脱敏）",
+                "街镇及行业分布表",
+            ],
+            1,
+        )
+    ]
     secs = report.sections
     for s, nxt in zip(secs, [*secs[1:], None]):
         leaf = nxt is None or nxt.level <= s.level or s.level == 0
@@ -195,7 +231,9 @@ def test_trend_against_previous_year(report):
     assert "score_trend" in keys and "funds_trend" in keys
 
 
-def test_docx_write_is_atomic_and_keeps_previous_on_failure(report, tmp_path, monkeypatch):
+def test_docx_write_is_atomic_and_keeps_previous_on_failure(
+    report, tmp_path, monkeypatch
+):
     p = tmp_path / "r.docx"
     report.to_docx(p)
     before = p.read_bytes()
@@ -224,12 +262,17 @@ def _with_more_funded(ds, n: int):
     aw = ds.awards
     fy = ds.firm_year
     funded = set(aw.loc[aw["batch_year"] == 2024, "firm_id"].dropna())
-    pool = fy.loc[(fy["year"] == 2024) & fy["is_above_scale"].fillna(False).astype(bool),
-                  "firm_id"]
+    pool = fy.loc[
+        (fy["year"] == 2024) & fy["is_above_scale"].fillna(False).astype(bool),
+        "firm_id",
+    ]
     new_firms = [f for f in pool if f not in funded][:n]
     assert len(new_firms) == n
-    tmpl = aw.loc[(aw["batch_year"] == 2024) & (aw["category"] == "DIAG")
-                  & aw["status"].isin(["approved", "disbursed"])].iloc[[0]]
+    tmpl = aw.loc[
+        (aw["batch_year"] == 2024)
+        & (aw["category"] == "DIAG")
+        & aw["status"].isin(["approved", "disbursed"])
+    ].iloc[[0]]
     firms = ds.firms.set_index("firm_id")
     rows = []
     for i, f in enumerate(new_firms):
@@ -245,8 +288,9 @@ def _with_more_funded(ds, n: int):
 
 
 def test_changing_data_changes_the_narrative(ds):
-    kw = dict(year=2024, compute_effects=False, previous=False,
-              report_date="2025-03-31")
+    kw = dict(
+        year=2024, compute_effects=False, previous=False, report_date="2025-03-31"
+    )
     low = assemble(ds, **kw)
     o1 = next(i for i in low.facts["indicators"] if i["id"] == "O1")
     assert o1["score_rate"] < 1  # 300 synthetic firms: fewer than 60 funded
@@ -280,8 +324,13 @@ def test_missing_layer_degrades_gracefully(ds, report, monkeypatch):
         raise NotImplementedError("policy_effects")
 
     monkeypatch.setattr(eff, "policy_effects", missing, raising=False)
-    r = assemble(ds, year=2024, previous=False, report_date="2025-03-31",
-                 scorecard=report.scorecard)
+    r = assemble(
+        ds,
+        year=2024,
+        previous=False,
+        report_date="2025-03-31",
+        scorecard=report.scorecard,
+    )
     assert "effects" in r.unavailable
     text = " ".join(p.text for p in r.section("ch4_5").paragraphs)
     assert "暂不可用" in text

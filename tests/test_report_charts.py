@@ -18,8 +18,12 @@ def _render(fig) -> bytes:
         warnings.simplefilter("always")
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
-    glyph = [w for w in caught if "missing from font" in str(w.message).lower()
-             or "glyph" in str(w.message).lower()]
+    glyph = [
+        w
+        for w in caught
+        if "missing from font" in str(w.message).lower()
+        or "glyph" in str(w.message).lower()
+    ]
     assert not glyph, [str(w.message) for w in glyph]
     data = buf.getvalue()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -42,38 +46,59 @@ def test_setup_registers_font_and_rcparams():
     assert matplotlib.rcParams["axes.unicode_minus"] is False
     from matplotlib import font_manager
 
-    found = font_manager.findfont(font_manager.FontProperties(family=family),
-                                  fallback_to_default=False)
+    found = font_manager.findfont(
+        font_manager.FontProperties(family=family), fallback_to_default=False
+    )
     assert found.endswith("NotoSansSC-Regular.ttf")
 
 
 def test_chinese_chart_has_no_missing_glyph_and_differs_from_boxes():
     fonts.setup()
     fig = charts.bars(
-        pd.DataFrame({"街镇": ["安亭镇", "马陆镇", "嘉定工业区"], "v": [1.5, -2.0, 3.0]}),
-        label="街镇", value="v", title="各街镇补贴金额（万元）−负数", xlabel="万元",
+        pd.DataFrame(
+            {"街镇": ["安亭镇", "马陆镇", "嘉定工业区"], "v": [1.5, -2.0, 3.0]}
+        ),
+        label="街镇",
+        value="v",
+        title="各街镇补贴金额（万元）−负数",
+        xlabel="万元",
     )
     _render(fig)
 
 
 @pytest.fixture
 def scorecard_rows():
-    return pd.DataFrame({
-        "level1": ["产出指标", "产出指标", "效益指标", "满意度指标"],
-        "level3": ["覆盖企业数量", "补贴发放时间", "智改数转项目投资", "立项企业满意度"],
-        "weight": [15.0, 10.0, 10.0, 10.0],
-        "score": [15.0, 8.5, 7.0, np.nan],
-    })
+    return pd.DataFrame(
+        {
+            "level1": ["产出指标", "产出指标", "效益指标", "满意度指标"],
+            "level3": [
+                "覆盖企业数量",
+                "补贴发放时间",
+                "智改数转项目投资",
+                "立项企业满意度",
+            ],
+            "weight": [15.0, 10.0, 10.0, 10.0],
+            "score": [15.0, 8.5, 7.0, np.nan],
+        }
+    )
 
 
 def test_all_charts_render(scorecard_rows):
-    es = pd.DataFrame({"event_time": [-3, -2, -1, 0, 1],
-                       "estimate": [0.01, -0.02, 0.0, 0.12, 0.2],
-                       "ci_low": [-0.05, -0.07, -0.04, 0.05, 0.1],
-                       "ci_high": [0.07, 0.03, 0.04, 0.19, 0.3]})
-    sat = pd.DataFrame({"item": ["Q0 总体满意度"] * 5 + ["Q4 拨付及时性"] * 5,
-                        "likert": [5, 4, 3, 2, 1] * 2,
-                        "n": [40, 30, 10, 2, 1, 30, 35, 12, 4, 2]})
+    es = pd.DataFrame(
+        {
+            "event_time": [-3, -2, -1, 0, 1],
+            "estimate": [0.01, -0.02, 0.0, 0.12, 0.2],
+            "ci_low": [-0.05, -0.07, -0.04, 0.05, 0.1],
+            "ci_high": [0.07, 0.03, 0.04, 0.19, 0.3],
+        }
+    )
+    sat = pd.DataFrame(
+        {
+            "item": ["Q0 总体满意度"] * 5 + ["Q4 拨付及时性"] * 5,
+            "likert": [5, 4, 3, 2, 1] * 2,
+            "n": [40, 30, 10, 2, 1, 30, 35, 12, 4, 2],
+        }
+    )
     tr = pd.DataFrame({"year": [2023, 2024], "score": [84.2, 88.9]})
     figs = [
         charts.score_by_level(scorecard_rows),
@@ -81,16 +106,25 @@ def test_all_charts_render(scorecard_rows):
         charts.event_study(es, title="技术改造投资事件研究", truth={0: 0.1, 1: 0.2}),
         charts.satisfaction_distribution(sat),
         charts.trend(tr, y="score", title="综合得分趋势", highlight=2024),
-        charts.bars(pd.DataFrame({"t": ["南翔镇", "外冈镇"], "v": [3.0, 9.0]}),
-                    label="t", value="v", suppressed=[True, False], target=5),
+        charts.bars(
+            pd.DataFrame({"t": ["南翔镇", "外冈镇"], "v": [3.0, 9.0]}),
+            label="t",
+            value="v",
+            suppressed=[True, False],
+            target=5,
+        ),
     ]
     sizes = [len(_render(f)) for f in figs]
     assert all(s > 5_000 for s in sizes)
 
 
 def test_suppressed_bar_value_not_drawn():
-    fig = charts.bars(pd.DataFrame({"t": ["南翔镇", "外冈镇"], "v": [123.45, 9.0]}),
-                      label="t", value="v", suppressed=[True, False])
+    fig = charts.bars(
+        pd.DataFrame({"t": ["南翔镇", "外冈镇"], "v": [123.45, 9.0]}),
+        label="t",
+        value="v",
+        suppressed=[True, False],
+    )
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "123.45" not in " ".join(texts)
     assert any(charts.SUPPRESSED_MARK in t for t in texts)

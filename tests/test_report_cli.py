@@ -19,8 +19,18 @@ def _parse(argv):
 def test_bad_outputs_listed_together(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    args = _parse(["--year", "2024", "--data", str(data), "--out", str(data / "r.pdf"),
-                   "--html", str(data / "r.html")])
+    args = _parse(
+        [
+            "--year",
+            "2024",
+            "--data",
+            str(data),
+            "--out",
+            str(data / "r.pdf"),
+            "--html",
+            str(data / "r.html"),
+        ]
+    )
     with pytest.raises(ConfigError) as ei:
         args.handler(args)
     codes = sorted(p.code for p in ei.value.problems)
@@ -48,9 +58,22 @@ def test_report_command_writes_docx_and_html(tmp_path):
     synthesize(data, firms=300)
     before = {p.name: p.read_bytes() for p in data.iterdir()}
     out = tmp_path / "out"
-    args = _parse(["--year", "2024", "--data", str(data), "--out", str(out / "r.docx"),
-                   "--html", str(out / "r.html"), "--no-effects"])
+    args = _parse(
+        [
+            "--year",
+            "2024",
+            "--data",
+            str(data),
+            "--out",
+            str(out / "r.docx"),
+            "--html",
+            str(out / "r.html"),
+            "--no-effects",
+        ]
+    )
     assert args.handler(args) == 0
     assert (out / "r.docx").stat().st_size > 50_000
     assert (out / "r.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert {p.name: p.read_bytes() for p in data.iterdir()} == before  # inputs untouched
+    assert {
+        p.name: p.read_bytes() for p in data.iterdir()
+    } == before  # inputs untouched

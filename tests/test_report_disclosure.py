@@ -24,15 +24,25 @@ def crafted() -> pd.DataFrame:
     for town in ["AT", "ML", "NX"]:
         for i in range(6):
             k += 1
-            rows.append({"firm_id": f"F{k:06d}", "town": town,
-                         "cat": "DIAG" if i % 2 else "SF", "amount": 10.0 + i})
+            rows.append(
+                {
+                    "firm_id": f"F{k:06d}",
+                    "town": town,
+                    "cat": "DIAG" if i % 2 else "SF",
+                    "amount": 10.0 + i,
+                }
+            )
     # WG: only two funded firms (threshold rule)
-    rows += [{"firm_id": "F900001", "town": "WG", "cat": "DIAG", "amount": 4.37},
-             {"firm_id": "F900002", "town": "WG", "cat": "SF", "amount": 17.29}]
+    rows += [
+        {"firm_id": "F900001", "town": "WG", "cat": "DIAG", "amount": 4.37},
+        {"firm_id": "F900002", "town": "WG", "cat": "SF", "amount": 17.29},
+    ]
     # HT: one dominant firm (187.43 of 196.76 = 95 %)
     rows += [{"firm_id": "F800001", "town": "HT", "cat": "SF", "amount": 187.43}]
-    rows += [{"firm_id": f"F80000{i}", "town": "HT", "cat": "DIAG", "amount": 3.11}
-             for i in (2, 3, 4)]
+    rows += [
+        {"firm_id": f"F80000{i}", "town": "HT", "cat": "DIAG", "amount": 3.11}
+        for i in (2, 3, 4)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -76,7 +86,9 @@ def test_two_way_table_with_margins_is_protected():
     assert t.primary.loc["HT", "SF"]  # one firm
     # every row and column relation has 0 or >= 2 unknowns
     for members, total in t.relations:
-        n = sum(bool(t.suppressed.loc[m]) for m in members) + bool(t.suppressed.loc[total])
+        n = sum(bool(t.suppressed.loc[m]) for m in members) + bool(
+            t.suppressed.loc[total]
+        )
         assert n != 1, (members, total)
     audit = t.audit()
     assert len(audit) >= 4
@@ -128,16 +140,30 @@ def test_bad_arguments_are_config_errors_listing_all_problems():
 
 
 def test_anonymise_drops_identifiers_for_reviewers():
-    f = pd.DataFrame({"firm_id": ["F1"], "uscc": ["91310114MA1GXXXX0X"],
-                      "name_masked": ["上海某某"], "award_id": ["A1"], "amount": [1.0]})
+    f = pd.DataFrame(
+        {
+            "firm_id": ["F1"],
+            "uscc": ["91310114MA1GXXXX0X"],
+            "name_masked": ["上海某某"],
+            "award_id": ["A1"],
+            "amount": [1.0],
+        }
+    )
     assert list(disclosure.anonymise(f).columns) == ["amount"]
     assert list(disclosure.anonymise(f, "internal").columns) == list(f.columns)
 
 
 def test_beneficiary_annex_reviewer_has_bands_not_ids():
-    aw = pd.DataFrame({"award_id": ["A000123", "A000124"], "firm_id": ["F000001", "F000002"],
-                       "category": ["DIAG", "SF_DISTRICT"], "town_code": ["WG", "AT"],
-                       "industry_div": ["36", "34"], "approved_amount": [4.37, 50.0]})
+    aw = pd.DataFrame(
+        {
+            "award_id": ["A000123", "A000124"],
+            "firm_id": ["F000001", "F000002"],
+            "category": ["DIAG", "SF_DISTRICT"],
+            "town_code": ["WG", "AT"],
+            "industry_div": ["36", "34"],
+            "approved_amount": [4.37, 50.0],
+        }
+    )
     rev = disclosure.beneficiary_annex(aw, labels={"category": {"DIAG": "诊断"}})
     text = rev.to_csv()
     for s in ["A000123", "F000001", "4.37", "WG", "36"]:
@@ -149,7 +175,8 @@ def test_beneficiary_annex_reviewer_has_bands_not_ids():
 
 
 def test_find_identifiers():
-    firms = pd.DataFrame({"firm_id": ["F000001", "F000002"],
-                          "uscc": ["91310114MA1G000001", None]})
+    firms = pd.DataFrame(
+        {"firm_id": ["F000001", "F000002"], "uscc": ["91310114MA1G000001", None]}
+    )
     assert disclosure.find_identifiers("<td>F000002</td>", [firms]) == ["F000002"]
     assert disclosure.find_identifiers(b"nothing here", [firms]) == []

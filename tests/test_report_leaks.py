@@ -23,8 +23,11 @@ from jdeval.report import assemble, disclosure
 TWO_FIRM_TOWN = "HT"  # 华亭镇
 DOMINATED_TOWN = "WG"  # 外冈镇
 PLANTED = {
-    "two_firm_a": 4.37, "two_firm_b": 17.29, "two_firm_sum": 21.66,
-    "dominant": 187.43, "dominated_total": 196.76,
+    "two_firm_a": 4.37,
+    "two_firm_b": 17.29,
+    "two_firm_sum": 21.66,
+    "dominant": 187.43,
+    "dominated_total": 196.76,
 }
 SCRIPT = "<script>alert('x')</script>"
 
@@ -50,34 +53,77 @@ def crafted():
     used = set(aw.loc[aw["batch_year"] == 2024, "firm_id"].dropna())
 
     def pick(town, n):
-        pool = [f for f in firms.loc[firms.town_code == town, "firm_id"] if f not in used]
+        pool = [
+            f for f in firms.loc[firms.town_code == town, "firm_id"] if f not in used
+        ]
         assert len(pool) >= n
         return pool[:n]
 
     rows = []
     a, b = pick(TWO_FIRM_TOWN, 2)
-    rows.append(_award(tmpl, award_id="AX00001", firm_id=a, town_code=TWO_FIRM_TOWN,
-                       category="DIAG", approved_amount=4.37, disbursed_amount=4.37,
-                       cap_amount=5.0, eligible_cost=6.0, project_total_investment=6.0))
-    rows.append(_award(tmpl, award_id="AX00002", firm_id=b, town_code=TWO_FIRM_TOWN,
-                       category="SCENE", approved_amount=17.29, disbursed_amount=17.29,
-                       cap_amount=20.0, project_total_investment=80.0))
+    rows.append(
+        _award(
+            tmpl,
+            award_id="AX00001",
+            firm_id=a,
+            town_code=TWO_FIRM_TOWN,
+            category="DIAG",
+            approved_amount=4.37,
+            disbursed_amount=4.37,
+            cap_amount=5.0,
+            eligible_cost=6.0,
+            project_total_investment=6.0,
+        )
+    )
+    rows.append(
+        _award(
+            tmpl,
+            award_id="AX00002",
+            firm_id=b,
+            town_code=TWO_FIRM_TOWN,
+            category="SCENE",
+            approved_amount=17.29,
+            disbursed_amount=17.29,
+            cap_amount=20.0,
+            project_total_investment=80.0,
+        )
+    )
     d, *others = pick(DOMINATED_TOWN, 4)
-    rows.append(_award(tmpl, award_id="AX00003", firm_id=d, town_code=DOMINATED_TOWN,
-                       category="IIP_PLATFORM", approved_amount=187.43,
-                       disbursed_amount=187.43, cap_amount=200.0,
-                       project_total_investment=900.0))
+    rows.append(
+        _award(
+            tmpl,
+            award_id="AX00003",
+            firm_id=d,
+            town_code=DOMINATED_TOWN,
+            category="IIP_PLATFORM",
+            approved_amount=187.43,
+            disbursed_amount=187.43,
+            cap_amount=200.0,
+            project_total_investment=900.0,
+        )
+    )
     for i, f in enumerate(others):
-        rows.append(_award(tmpl, award_id=f"AX0001{i}", firm_id=f, town_code=DOMINATED_TOWN,
-                           category="DIAG", approved_amount=3.11, disbursed_amount=3.11,
-                           cap_amount=5.0, eligible_cost=4.0, project_total_investment=4.0))
+        rows.append(
+            _award(
+                tmpl,
+                award_id=f"AX0001{i}",
+                firm_id=f,
+                town_code=DOMINATED_TOWN,
+                category="DIAG",
+                approved_amount=3.11,
+                disbursed_amount=3.11,
+                cap_amount=5.0,
+                eligible_cost=4.0,
+                project_total_investment=4.0,
+            )
+        )
     aw = pd.concat([aw, *rows], ignore_index=True)
     ind = firms.set_index("firm_id")["industry_div"]
     aw["industry_div"] = aw["firm_id"].map(ind).fillna(aw["industry_div"])
     firms = firms.copy()
     firms.loc[firms.firm_id == d, "name_masked"] = SCRIPT  # hostile firm name
     towns = ds.towns.copy()
-    towns.loc[towns.town_code == "JQ", "town_name"] = "=HYPERLINK(\"http://x\")江桥镇"
+    towns.loc[towns.town_code == "JQ", "town_name"] = '=HYPERLINK("http://x")江桥镇'
     tables = {**ds.tables, "awards": aw, "firms": firms, "towns": towns}
     return dataclasses.replace(ds, tables=tables)
 
@@ -86,8 +132,9 @@ def _outputs(report, tmp) -> dict[str, str]:
     html = report.to_html()
     p = report.to_docx(tmp / f"{report.audience}.docx")
     with zipfile.ZipFile(p) as z:
-        word = "\n".join(z.read(n).decode("utf-8") for n in z.namelist()
-                         if n.endswith(".xml"))
+        word = "\n".join(
+            z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml")
+        )
     csvs = report.export_tables(tmp / f"csv_{report.audience}")
     csv = "\n".join(c.read_text(encoding="utf-8-sig") for c in csvs)
     return {"html": html, "word": word, "csv": csv}
@@ -96,7 +143,9 @@ def _outputs(report, tmp) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def outputs(crafted, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("leaks")
-    kw = dict(year=2024, compute_effects=False, previous=False, report_date="2025-03-31")
+    kw = dict(
+        year=2024, compute_effects=False, previous=False, report_date="2025-03-31"
+    )
     rev = assemble(crafted, audience="reviewer", **kw)
     internal = assemble(crafted, audience="internal", **kw)
     return rev, _outputs(rev, tmp), internal, _outputs(internal, tmp)
@@ -131,7 +180,9 @@ def test_crafted_cells_are_suppressed_in_reviewer_tables(outputs):
 def test_planted_amounts_never_reach_reviewer_outputs(outputs, fmt):
     rev_out, int_out = outputs[1][fmt], outputs[3][fmt]
     for name, v in PLANTED.items():
-        assert not _has_number(rev_out, v, fmt), f"{name}={v} leaked into reviewer {fmt}"
+        assert not _has_number(rev_out, v, fmt), (
+            f"{name}={v} leaked into reviewer {fmt}"
+        )
     # positive control: the internal version does show the planted amounts
     assert _has_number(int_out, PLANTED["dominant"], fmt)
     assert _has_number(int_out, PLANTED["two_firm_a"], fmt)
@@ -195,8 +246,11 @@ def test_small_category_amounts_from_other_layers_are_redacted(crafted, outputs,
     # The scorecard's KPI K4 describes the loan-interest subsidy as "1家，核定贴息X万元";
     # with fewer than 3 firms that X is one firm's figure and must not be shown.
     aw = crafted.awards
-    li = aw.loc[(aw["batch_year"] == 2024) & (aw["category"] == "LOAN_INTEREST")
-                & aw["status"].isin(["approved", "disbursed"])]
+    li = aw.loc[
+        (aw["batch_year"] == 2024)
+        & (aw["category"] == "LOAN_INTEREST")
+        & aw["status"].isin(["approved", "disbursed"])
+    ]
     if li.empty or li["firm_id"].nunique() >= 3:
         pytest.skip("synthetic data has no small loan-interest cell")
     amount = float(li["approved_amount"].sum())
@@ -206,7 +260,12 @@ def test_small_category_amounts_from_other_layers_are_redacted(crafted, outputs,
 
 def test_redact_display_unit():
     r = disclosure.redact_display
-    assert r("100.0%（7/7项≤50万元；均值50.00万元，最高50.00万元）") == \
-        "100.0%（7/7项≤50万元；均值50.00万元）"
-    assert r("100.0%（2/2项≤50万元；均值48.62万元，最高50.00万元）") == "100.0%（2/2项≤50万元）"
+    assert (
+        r("100.0%（7/7项≤50万元；均值50.00万元，最高50.00万元）")
+        == "100.0%（7/7项≤50万元；均值50.00万元）"
+    )
+    assert (
+        r("100.0%（2/2项≤50万元；均值48.62万元，最高50.00万元）")
+        == "100.0%（2/2项≤50万元）"
+    )
     assert r(None) is None and r("达成（5/5项达成）") == "达成（5/5项达成）"

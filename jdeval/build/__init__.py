@@ -6,10 +6,12 @@ Public API::
           audience="reviewer", assessments=None, scheme="A") -> Path
     verify(report_dir, *, data=None) -> VerifyResult
     publish(**values)      # called by notebooks: headline results for the index
+    shared(fn, ds, **kw)   # called by notebooks: fn(ds, **kw) computed once per build
 
 See :mod:`jdeval.build.runner`, :mod:`jdeval.build.verify`,
-:mod:`jdeval.build.headline`.  Only :func:`publish` is imported eagerly: notebooks
-call it, and it must not pull the build machinery into every kernel.
+:mod:`jdeval.build.headline`, :mod:`jdeval.build.share`.  Only :func:`publish` and
+:func:`shared` are imported eagerly: notebooks call them, and they must not pull the
+build machinery into every kernel.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import importlib
 
 from jdeval.build.headline import publish
+from jdeval.build.share import shared
 
 __all__ = [
     "NOTEBOOKS",
@@ -25,6 +28,7 @@ __all__ = [
     "build",
     "notebooks_dir",
     "publish",
+    "shared",
     "verify",
 ]
 

@@ -1,12 +1,14 @@
 """Build a year's report folder from the notebooks: ``jdeval build``.
 
-Every notebook runs with papermill in its own process (at most ``jobs`` at a time),
-is rendered to an offline HTML page, and publishes a few headline results; the runner
-then writes ``index.html`` and ``manifest.json``.  Everything is written into a hidden
-staging folder beside ``out`` which replaces ``out`` only when the whole build
-succeeded (see :mod:`jdeval.build.atomic`).  On failure the partly executed notebooks
-are kept in ``<out>_failed/`` and :class:`~jdeval.errors.BuildError` names the notebook,
-the cell and the error.
+Every notebook runs with papermill in a fresh kernel (at most ``jobs`` at a time, on
+one long-lived worker process per job slot, :mod:`jdeval.build.worker`), is rendered
+to an offline HTML page, and publishes a few headline results; the runner then writes
+``index.html`` and ``manifest.json``.  Notebooks start longest first; a notebook that
+reuses another's results (:attr:`Notebook.after`, :func:`jdeval.build.shared`) starts
+after it.  Everything is written into a hidden staging folder beside ``out`` which
+replaces ``out`` only when the whole build succeeded (see :mod:`jdeval.build.atomic`).
+On failure the partly executed notebooks are kept in ``<out>_failed/`` and
+:class:`~jdeval.errors.BuildError` names the notebook, the cell and the error.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import nbformat
 
-from jdeval.build import atomic, headline, index, manifest
+from jdeval.build import atomic, headline, index, manifest, share
 from jdeval.build.worker import ENV_PARENT, die_with_parent
 from jdeval.errors import BuildError, ConfigError, Problem, ProblemList
 
@@ -46,11 +48,17 @@ class Notebook:
         File stem, e.g. ``"01_data_quality"``; also the HTML page name.
     title_zh, title_en
         Page title.
+    after
+        Notebooks of the suite that must have started before this one, because it
+        reuses their results (:func:`jdeval.build.shared` waits for a result another
+        notebook is computing); the notebook still runs correctly without them,
+        only slower.
     """
 
     name: str
     title_zh: str
     title_en: str
+    after: tuple[str, ...] = ()
 
 
 #: The report suite, in reading order.
@@ -64,12 +72,23 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("03_indicators", "绩效指标评分", "Indicator scoring"),
     Notebook("04_survey", "满意度调查", "Satisfaction survey"),
     Notebook(
-        "05_annual_report", "年度绩效评价报告", "Annual performance-evaluation report"
+        "05_annual_report",
+        "年度绩效评价报告",
+        "Annual performance-evaluation report",
+        after=("02_policy_effects",),
     ),
 )
 
-# Started first so that the longest notebooks do not run last on their own.
-_HEAVY_FIRST = ("05_annual_report", "02_policy_effects")
+# Start order, longest first (measured), so that no long notebook runs last on its
+# own; a notebook whose ``after`` have not started is skipped until they have.  05
+# comes after 03 so that it does not start with 02 and wait long for its estimate.
+_LONGEST_FIRST = (
+    "02_policy_effects",
+    "03_indicators",
+    "05_annual_report",
+    "01_data_quality",
+    "04_survey",
+)
 
 AUDIENCES = ("reviewer", "internal")
 SCHEMES = ("A", "B")
@@ -415,97 +434,44 @@ def build(
         )
         for d in (tasks_dir, results_dir, nb_dir):
             d.mkdir()
-        heavy = [s for s in suite if s[0].name in _HEAVY_FIRST]
-        heavy.sort(key=lambda s: _HEAVY_FIRST.index(s[0].name))
-        order = heavy + [s for s in suite if s[0].name not in _HEAVY_FIRST]
-        pending: list[tuple[Notebook, Path]] = list(order)
-        running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
-        results: dict[str, dict[str, Any]] = {}
-        env_base = {
+        env = {
             **_bytecode_env(dict(os.environ)),
             **_thread_env(jobs),
             "PYTHONHASHSEED": "0",
             "SOURCE_DATE_EPOCH": "0",
             headline.ENV_DIR: str(results_dir),
+            share.ENV_CACHE: str(tasks_dir / "shared"),
             ENV_PARENT: str(os.getpid()),
         }
-        total = len(suite)
-        done = 0
-        while pending or running:
-            while pending and len(running) < jobs:
-                nb, src = pending.pop(0)
-                declared = set(parameter_names(nbformat.read(str(src), as_version=4)))
-                task = {
-                    "input": str(src),
-                    "output": str(nb_dir / f"{nb.name}.ipynb"),
-                    "html": str(root / f"{nb.name}.html"),
-                    "cwd": str(root),
-                    "parameters": {
-                        k: v for k, v in parameters.items() if k in declared
-                    },
-                    "kernel_name": "python3",
-                    "timeout": timeout,
-                    "show_code": show_code,
-                    "page": {
-                        "title_zh": nb.title_zh,
-                        "title_en": nb.title_en,
-                        "parameters": [
-                            [k, str(v)]
-                            for k, v in parameters.items()
-                            if k in declared and k != "out_dir"
-                        ],
-                        "fingerprint": fp,
-                        "build_time": build_time,
-                        "version": version,
-                        "report_title": f"{year} 年度绩效评价报告",
-                    },
-                }
-                task_path = tasks_dir / f"{nb.name}.json"
-                task_path.write_text(
-                    json.dumps(task, ensure_ascii=False), encoding="utf-8"
-                )
-                with open(tasks_dir / f"{nb.name}.log", "wb") as log:
-                    proc = subprocess.Popen(
-                        [sys.executable, "-m", "jdeval.build.worker", str(task_path)],
-                        cwd=str(root),
-                        env={**env_base, headline.ENV_NOTEBOOK: nb.name},
-                        stdout=subprocess.DEVNULL,
-                        stderr=log,
-                        # killed with the build, even before its own code runs
-                        preexec_fn=die_with_parent if os.name == "posix" else None,
-                    )
-                running[nb.name] = (proc, time.perf_counter(), task_path)
-                say(
-                    f"{time.strftime('%H:%M:%S')} ▶ 开始 start  {nb.name}  {nb.title_zh}"
-                )
-            time.sleep(0.1)
-            for name, (proc, t0, task_path) in list(running.items()):
-                if proc.poll() is None:
-                    continue
-                del running[name]
-                done += 1
-                res_path = task_path.with_name(task_path.stem + ".result.json")
-                if res_path.is_file():
-                    res = json.loads(res_path.read_text(encoding="utf-8"))
-                else:
-                    log = (tasks_dir / f"{name}.log").read_text(errors="replace")
-                    res = {
-                        "status": "failed",
-                        "error": {
-                            "cell_index": None,
-                            "exec_count": None,
-                            "ename": f"worker exit {proc.returncode}",
-                            "evalue": log.strip()[-1500:],
-                            "source": "",
-                        },
-                    }
-                res["wall_s"] = time.perf_counter() - t0
-                results[name] = res
-                mark = "✓ 完成 done " if res["status"] == "ok" else "✗ 失败 FAILED"
-                say(
-                    f"{time.strftime('%H:%M:%S')} {mark} {name}  "
-                    f"{res['wall_s']:.1f} s  [{done}/{total}]"
-                )
+
+        def make_task(nb: Notebook, src: Path) -> dict[str, Any]:
+            declared = set(parameter_names(nbformat.read(str(src), as_version=4)))
+            return {
+                "input": str(src),
+                "output": str(nb_dir / f"{nb.name}.ipynb"),
+                "html": str(root / f"{nb.name}.html"),
+                "cwd": str(root),
+                "env": {headline.ENV_NOTEBOOK: nb.name},
+                "parameters": {k: v for k, v in parameters.items() if k in declared},
+                "kernel_name": "python3",
+                "timeout": timeout,
+                "show_code": show_code,
+                "page": {
+                    "title_zh": nb.title_zh,
+                    "title_en": nb.title_en,
+                    "parameters": [
+                        [k, str(v)]
+                        for k, v in parameters.items()
+                        if k in declared and k != "out_dir"
+                    ],
+                    "fingerprint": fp,
+                    "build_time": build_time,
+                    "version": version,
+                    "report_title": f"{year} 年度绩效评价报告",
+                },
+            }
+
+        results = _run_suite(suite, jobs, tasks_dir, root, env, make_task, say)
 
         failures = {n: r for n, r in results.items() if r["status"] != "ok"}
         if failures:
@@ -554,6 +520,175 @@ def build(
         f"报告已生成 report written: {out / 'index.html'}  ({time.perf_counter() - t_start:.1f} s)"
     )
     return out
+
+
+class _Slot:
+    """One job slot: a long-lived worker process running notebooks one by one."""
+
+    def __init__(self, number: int, tasks_dir: Path, root: Path, env: dict) -> None:
+        self.number, self.tasks_dir, self.root, self.env = number, tasks_dir, root, env
+        self.log_path = tasks_dir / f"worker{number}.log"
+        self.proc: subprocess.Popen | None = None
+        self.task: tuple[Notebook, float, Path, int] | None = None
+
+    def _start(self) -> subprocess.Popen:
+        with open(self.log_path, "ab") as log:
+            return subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "jdeval.build.worker",
+                    "--serve",
+                    str(self.tasks_dir),
+                ],
+                cwd=str(self.root),
+                env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                # killed with the build, even before its own code runs
+                preexec_fn=die_with_parent if os.name == "posix" else None,
+            )
+
+    def run(self, nb: Notebook, task_path: Path) -> None:
+        """Hand ``task_path`` to the worker (started or restarted as needed)."""
+        for attempt in (1, 2):
+            if self.proc is None or self.proc.poll() is not None:
+                self.proc = self._start()
+            offset = self.log_path.stat().st_size
+            try:
+                self.proc.stdin.write(f"{task_path}\n".encode())
+                self.proc.stdin.flush()
+                break
+            except (BrokenPipeError, OSError):  # died between tasks: start anew
+                self.proc = None
+                if attempt == 2:
+                    raise
+        self.task = (nb, time.perf_counter(), task_path, offset)
+
+    def poll(self) -> dict[str, Any] | None:
+        """The running task's result once it is finished (``None`` while running)."""
+        nb, t0, task_path, offset = self.task
+        res_path = task_path.with_name(task_path.stem + ".result.json")
+        if res_path.is_file():
+            res = json.loads(res_path.read_text(encoding="utf-8"))
+        elif self.proc.poll() is not None:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                log = f.read().decode(errors="replace")
+            res = {
+                "status": "failed",
+                "error": {
+                    "cell_index": None,
+                    "exec_count": None,
+                    "ename": f"worker exit {self.proc.returncode}",
+                    "evalue": log.strip()[-1500:],
+                    "source": "",
+                },
+            }
+            self.proc = None
+        else:
+            return None
+        res["wall_s"] = time.perf_counter() - t0
+        self.task = None
+        return res
+
+    def kill(self) -> None:
+        """Stop the worker now (its kernel exits when it notices)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self) -> None:
+        """Let the worker finish (end of its input) or, if it hangs, kill it."""
+        if self.proc is None:
+            return
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _run_suite(
+    suite: list[tuple[Notebook, Path]],
+    jobs: int,
+    tasks_dir: Path,
+    root: Path,
+    env: dict[str, str],
+    make_task: Callable[[Notebook, Path], dict[str, Any]],
+    say: Callable[[str], None],
+) -> dict[str, dict[str, Any]]:
+    """Run every notebook on at most ``jobs`` reused workers; results by name."""
+    pending = _start_order(suite)
+    slots = [_Slot(i, tasks_dir, root, env) for i in range(min(jobs, len(suite)))]
+    results: dict[str, dict[str, Any]] = {}
+    total = len(suite)
+    try:
+        while pending or any(s.task for s in slots):
+            for slot in slots:
+                if slot.task or not pending:
+                    continue
+                running = {s.task[0].name: s for s in slots if s.task}
+                nxt = _next_ready(pending, running)
+                if nxt is None:
+                    break
+                nb, src = pending.pop(nxt)
+                task_path = tasks_dir / f"{nb.name}.json"
+                task_path.write_text(
+                    json.dumps(make_task(nb, src), ensure_ascii=False),
+                    encoding="utf-8",
+                )
+                slot.run(nb, task_path)
+                say(
+                    f"{time.strftime('%H:%M:%S')} ▶ 开始 start  {nb.name}  {nb.title_zh}"
+                )
+            time.sleep(0.1)
+            for slot in slots:
+                if not slot.task:
+                    continue
+                name = slot.task[0].name
+                res = slot.poll()
+                if res is None:
+                    continue
+                results[name] = res
+                mark = "✓ 完成 done " if res["status"] == "ok" else "✗ 失败 FAILED"
+                say(
+                    f"{time.strftime('%H:%M:%S')} {mark} {name}  "
+                    f"{res['wall_s']:.1f} s  [{len(results)}/{total}]"
+                )
+    except BaseException:
+        for slot in slots:
+            slot.kill()
+        raise
+    for slot in slots:
+        slot.close()
+    return results
+
+
+def _start_order(suite: list[tuple[Notebook, Path]]) -> list[tuple[Notebook, Path]]:
+    """Known notebooks longest first, then the others in suite order."""
+    known = [s for s in suite if s[0].name in _LONGEST_FIRST]
+    known.sort(key=lambda s: _LONGEST_FIRST.index(s[0].name))
+    return known + [s for s in suite if s[0].name not in _LONGEST_FIRST]
+
+
+def _next_ready(pending: list[tuple[Notebook, Path]], running: dict) -> int | None:
+    """Index of the first pending notebook whose ``after`` have started.
+
+    Prerequisites not in this build are ignored.  When nothing is running and no
+    notebook is ready (cannot happen with the bundled suite), the first one starts
+    anyway: a notebook computes what it does not find.
+    """
+    waiting = {nb.name for nb, _ in pending}
+    for i, (nb, _) in enumerate(pending):
+        if not any(a in waiting for a in nb.after):
+            return i
+    return 0 if not running else None
 
 
 def _failure_problem(name: str, res: dict[str, Any], kept: Path) -> Problem:

@@ -1,10 +1,16 @@
-"""Run one notebook of a build in its own process: execute, then render to HTML.
+"""Run notebooks of a build outside the build process: execute, then render to HTML.
 
-The runner starts ``python -m jdeval.build.worker TASK.json`` once per notebook.  A
-separate process per notebook is required because papermill's ``cwd`` changes the
-working directory of the whole process.  The worker writes ``TASK.result.json``
-(status, timings and, on failure, the cell that failed and why); the partly executed
-notebook is kept where papermill saved it.
+The runner starts one long-lived ``python -m jdeval.build.worker --serve TASKS_DIR``
+per job slot and writes the path of a task file (one notebook) to its standard input;
+the worker runs the tasks one after another, so papermill and nbconvert are imported
+once per slot instead of once per notebook.  Every notebook still gets a fresh kernel.
+All paths in a task are absolute (papermill's ``cwd`` changes the working directory
+of the whole process while a notebook runs, and restores it afterwards); ``env`` of
+a task is applied to the worker's environment, which the kernel inherits.
+``python -m jdeval.build.worker TASK.json`` runs a single task.  For every task the
+worker writes ``TASK.result.json`` atomically (status, timings and, on failure, the
+cell that failed and why); the partly executed notebook is kept where papermill
+saved it.
 
 On Linux the worker asks to be killed when the runner dies (``PR_SET_PDEATHSIG``) and
 the kernel it starts exits when its parent disappears (ipykernel's parent poller), so a
@@ -24,7 +30,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV_PARENT", "die_with_parent", "run_task"]
+__all__ = ["ENV_PARENT", "die_with_parent", "run_task", "serve"]
 
 #: Process id of the build that started the worker.
 ENV_PARENT = "JDEVAL_BUILD_PID"
@@ -81,7 +87,8 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     task
         Keys: ``input``, ``output`` (executed .ipynb), ``html``, ``cwd``,
         ``parameters``, ``kernel_name``, ``page`` (:class:`PageInfo` fields),
-        ``show_code``, ``timeout``.
+        ``show_code``, ``timeout`` and optionally ``env`` (variables set for the
+        kernel, e.g. the notebook's name for :func:`jdeval.build.publish`).
 
     Returns
     -------
@@ -91,6 +98,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         ``source``.
     """
     t0 = time.perf_counter()
+    os.environ.update(task.get("env") or {})
     import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -171,21 +179,53 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _run_file(task_path: Path) -> dict[str, Any]:
+    """Run the task in ``task_path`` and write ``<stem>.result.json`` atomically."""
+    task = json.loads(task_path.read_text(encoding="utf-8"))
+    try:
+        result = run_task(task)
+    except Exception as exc:  # a bug here must not take the other tasks down
+        result = {
+            "status": "failed",
+            "error": {
+                "cell_index": None,
+                "exec_count": None,
+                "ename": f"worker: {type(exc).__name__}",
+                "evalue": str(exc)[:2000],
+                "source": "",
+                "traceback": traceback.format_exc()[-4000:],
+            },
+        }
+    out = task_path.with_name(task_path.stem + ".result.json")
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, out)
+    return result
+
+
+def serve(stream=None) -> int:
+    """Run the task files named one per line on ``stream`` (stdin) until it closes."""
+    stream = stream or sys.stdin
+    while line := stream.readline():
+        if line.strip():
+            _run_file(Path(line.strip()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m jdeval.build.worker TASK.json``."""
+    """Entry point: ``python -m jdeval.build.worker (TASK.json | --serve TASKS_DIR)``.
+
+    With ``--serve`` the worker reads task paths from stdin; ``TASKS_DIR`` (the
+    build's task folder) is only named so that the process can be told apart.
+    """
     die_with_parent()
     parent = os.environ.get(ENV_PARENT)
     if parent and os.getppid() != int(parent):  # the build died while we started
         return 1
     argv = sys.argv[1:] if argv is None else argv
-    task_path = Path(argv[0])
-    task = json.loads(task_path.read_text(encoding="utf-8"))
-    result = run_task(task)
-    out = task_path.with_name(task_path.stem + ".result.json")
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, out)
-    return 0 if result["status"] == "ok" else 1
+    if argv and argv[0] == "--serve":
+        return serve()
+    return 0 if _run_file(Path(argv[0]))["status"] == "ok" else 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from jdeval.data.contract import TABLE_ORDER
+from jdeval.data.contract import TABLE_ORDER, get_contract
 from jdeval.errors import Problem
 
 __all__ = ["Dataset"]
@@ -68,13 +68,19 @@ class Dataset:
         return sorted(int(y) for y in fy["year"].dropna().unique())
 
     def summary(self) -> pd.DataFrame:
-        """Rows and columns per table."""
+        """Rows and columns per table, with the table's Chinese name (数据概况)."""
+        tables = get_contract().tables
         return pd.DataFrame(
             [
-                {"table": name, "rows": len(df), "columns": df.shape[1]}
+                {
+                    "表 table": name,
+                    "名称": tables[name].zh if name in tables else "",
+                    "行数 rows": len(df),
+                    "列数 columns": df.shape[1],
+                }
                 for name, df in self.tables.items()
             ]
-        )
+        ).set_index("表 table")
 
     def __repr__(self) -> str:
         rows = ", ".join(f"{k}={len(v)}" for k, v in self.tables.items())

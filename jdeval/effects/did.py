@@ -31,7 +31,7 @@ per-cell pandas filtering.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -439,6 +439,14 @@ def _check_options(
         raise ValueError("参数无效 / invalid option: " + "; ".join(bad))
 
 
+@functools.cache
+def _blas_controller():
+    # Scanning the loaded libraries costs ~5 ms; do it once per process, not per call.
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def _single_thread_blas():
     """Limit BLAS to one thread while estimating.
 
@@ -446,11 +454,7 @@ def _single_thread_blas():
     bound, so extra BLAS threads only add synchronisation, which on a shared, busy
     machine made the logit fits 3–4× slower.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional dependency
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _orig(v: np.ndarray, panel: DidPanel) -> np.ndarray:

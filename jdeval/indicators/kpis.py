@@ -52,6 +52,8 @@ def loan_interest(ctx, *, category: str = "LOAN_INTEREST") -> tuple[float, str]:
     a = ctx.batch_awards(category=category)
     n = int(a["firm_id"].nunique())
     amt = float(pd.to_numeric(a["approved_amount"], errors="coerce").sum())
+    if n < 3:  # an amount over fewer than 3 firms would disclose them
+        return float(n), f"{n}家（贴息金额涉及企业少于3家，不列示）"
     return float(n), f"{n}家，核定贴息{amt:,.2f}万元"
 
 

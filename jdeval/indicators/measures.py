@@ -192,13 +192,13 @@ def award_cap(ctx: Context, ind: dict, *, category, statuses=None) -> Measuremen
         )
     n_ok = int((amt <= t + 1e-9).sum())
     mean, mx = float(amt.mean()), float(amt.max())
-    disp = f"{_pct(n_ok / n)}（{n_ok}/{n}项≤{t:g}万元；均值{mean:.2f}万元，最高{mx:.2f}万元）"
+    # A maximum is one firm's award and a mean over < 3 awards discloses them, so
+    # the display (shown to reviewers) keeps only aggregates; `details` has both.
+    mean_text = f"；均值{mean:.2f}万元" if n >= 3 else ""
+    disp = f"{_pct(n_ok / n)}（{n_ok}/{n}项≤{t:g}万元{mean_text}）"
     reasons = []
     if n_ok < n:
-        over = amt[amt > t + 1e-9]
-        reasons.append(
-            f"{n - n_ok}个项目核定金额超过标准{t:g}万元（最高{over.max():.2f}万元）"
-        )
+        reasons.append(f"{n - n_ok}个项目核定金额超过标准{t:g}万元")
     return Measurement(
         100 * n_ok / n,
         disp,

@@ -27,7 +27,10 @@ DEFAULT_COVER: dict[str, str] = {
     "报告日期": "{date}",
     "版本": "{version}",
 }
-_VERSION = {"reviewer": "评审版（已脱敏，可对外提供）", "internal": "内部版（含企业信息，仅供内部使用）"}
+_VERSION = {
+    "reviewer": "评审版（已脱敏，可对外提供）",
+    "internal": "内部版（含企业信息，仅供内部使用）",
+}
 
 #: Errors meaning "that layer's API is not there (yet)"; anything else propagates.
 _MISSING_API = (ImportError, AttributeError, NotImplementedError)
@@ -40,21 +43,39 @@ def _check_params(ds: Any, year: Any, scheme: str, audience: str) -> int:
         if isinstance(year, bool) or y != year:
             raise ValueError
     except (TypeError, ValueError):
-        probs.error("year", f"年度须为整数，而不是 {year!r}。", f"year must be an integer, not {year!r}.",
-                    column="year", value=year)
+        probs.error(
+            "year",
+            f"年度须为整数，而不是 {year!r}。",
+            f"year must be an integer, not {year!r}.",
+            column="year",
+            value=year,
+        )
         y = 0
     years = list(getattr(ds, "years", []) or []) if ds is not None else []
     if y and years and y not in years:
-        probs.error("year_range", f"数据中没有 {y} 年（可用年份：{years}）。",
-                    f"the data has no year {y} (available: {years}).", column="year", value=y)
+        probs.error(
+            "year_range",
+            f"数据中没有 {y} 年（可用年份：{years}）。",
+            f"the data has no year {y} (available: {years}).",
+            column="year",
+            value=y,
+        )
     if scheme not in ("A", "B"):
-        probs.error("scheme", f"权重方案须为 A 或 B，而不是 {scheme!r}。",
-                    f"scheme must be 'A' or 'B', not {scheme!r}.", column="scheme",
-                    value=scheme)
+        probs.error(
+            "scheme",
+            f"权重方案须为 A 或 B，而不是 {scheme!r}。",
+            f"scheme must be 'A' or 'B', not {scheme!r}.",
+            column="scheme",
+            value=scheme,
+        )
     if audience not in disclosure.AUDIENCES:
-        probs.error("audience", f"受众须为 reviewer 或 internal，而不是 {audience!r}。",
-                    f"audience must be 'reviewer' or 'internal', not {audience!r}.",
-                    column="audience", value=audience)
+        probs.error(
+            "audience",
+            f"受众须为 reviewer 或 internal，而不是 {audience!r}。",
+            f"audience must be 'reviewer' or 'internal', not {audience!r}.",
+            column="audience",
+            value=audience,
+        )
     probs.raise_if_errors(ConfigError, "报告参数有误 / bad report parameters")
     return y
 
@@ -70,8 +91,11 @@ def _frame(scorecard: Any) -> pd.DataFrame | None:
 def _evaluate(ds, targets, year, scheme, assessments):
     from jdeval.indicators import evaluate, load_targets
 
-    t = targets if targets is not None and not isinstance(targets, (str, Path)) \
+    t = (
+        targets
+        if targets is not None and not isinstance(targets, (str, Path))
         else load_targets(targets)
+    )
     a = assessments
     if isinstance(assessments, (str, Path)):
         from jdeval.indicators import load_assessments
@@ -181,15 +205,24 @@ def assemble(
         try:
             scorecard, tgt = _evaluate(ds, targets, y, scheme, assessments)
         except _MISSING_API as e:
-            unavailable["scorecard"] = (f"指标评分结果不可用（jdeval.indicators 未提供 evaluate："
-                                        f"{type(e).__name__}）。")
+            unavailable["scorecard"] = (
+                f"指标评分结果不可用（jdeval.indicators 未提供 evaluate："
+                f"{type(e).__name__}）。"
+            )
     frame = _frame(scorecard)
     if frame is not None and audience == "reviewer" and "actual_display" in frame:
-        frame = frame.assign(actual_display=frame["actual_display"].map(
-            lambda t: disclosure.redact_display(t, min_firms=min_firms)))
+        frame = frame.assign(
+            actual_display=frame["actual_display"].map(
+                lambda t: disclosure.redact_display(t, min_firms=min_firms)
+            )
+        )
     prev_frame = None
     prev_facts = None
-    if previous is None and scorecard is not None and y - 1 in (getattr(ds, "years", []) or []):
+    if (
+        previous is None
+        and scorecard is not None
+        and y - 1 in (getattr(ds, "years", []) or [])
+    ):
         try:
             previous, _ = _evaluate(ds, tgt, y - 1, scheme, assessments)
         except (*_MISSING_API, JdevalError, KeyError, ValueError):
@@ -200,8 +233,11 @@ def assemble(
         if ptotal is None and prev_frame is not None:
             ptotal = float(pd.to_numeric(prev_frame["score"], errors="coerce").sum())
         if ptotal is not None and not formats.is_missing(ptotal):
-            prev_facts = {"year": y - 1, "total": float(ptotal),
-                          "grade": formats.grade(ptotal)}
+            prev_facts = {
+                "year": y - 1,
+                "total": float(ptotal),
+                "grade": formats.grade(ptotal),
+            }
 
     # ---- survey
     if survey is None:
@@ -219,41 +255,84 @@ def assemble(
 
             effects = policy_effects(ds, year=y)
         except _MISSING_API as e:
-            unavailable["effects"] = (f"因果效应估计不可用（jdeval.effects 未提供 policy_effects："
-                                      f"{type(e).__name__}）。")
+            unavailable["effects"] = (
+                f"因果效应估计不可用（jdeval.effects 未提供 policy_effects："
+                f"{type(e).__name__}）。"
+            )
     elif effects is None:
         unavailable["effects"] = "本次未进行因果效应估计。"
 
     # ---- facts and narrative
     rs = rules if isinstance(rules, RuleSet) else load_rules(rules)
     meta = _meta(tgt, declaration)
-    f = factsmod.collect(ds, year=y, scorecard=frame if frame is not None else scorecard,
-                         survey=survey, effects=effects,
-                         previous=prev_facts, audience=audience, scheme=scheme,
-                         params=rs.params, meta=meta, min_firms=min_firms,
-                         total=_num_total(scorecard))
+    f = factsmod.collect(
+        ds,
+        year=y,
+        scorecard=frame if frame is not None else scorecard,
+        survey=survey,
+        effects=effects,
+        previous=prev_facts,
+        audience=audience,
+        scheme=scheme,
+        params=rs.params,
+        meta=meta,
+        min_firms=min_firms,
+        total=_num_total(scorecard),
+    )
     if frame is not None and "level1_as_printed" in frame:
         for rec, printed in zip(f["indicators"], frame["level1_as_printed"]):
-            rec["level1_as_printed"] = "" if formats.is_missing(printed) else str(printed)
+            rec["level1_as_printed"] = (
+                "" if formats.is_missing(printed) else str(printed)
+            )
     nar = derive(f, rules=rs, overrides=narrative)
 
     date = pd.Timestamp(report_date).date() if report_date else _dt.date.today()
-    fields = {k: v.format(year=y, department=f["department"], date=formats.date_zh(date),
-                          version=_VERSION[audience])
-              for k, v in DEFAULT_COVER.items()}
+    fields = {
+        k: v.format(
+            year=y,
+            department=f["department"],
+            date=formats.date_zh(date),
+            version=_VERSION[audience],
+        )
+        for k, v in DEFAULT_COVER.items()
+    }
     fields.update(cover or {})
     title = f"嘉定区{f['policy']}政策{y}年度绩效评价报告"
-    inp = Inputs(year=y, audience=audience, facts=f, narrative=nar, ds=ds,
-                 scorecard=scorecard, scorecard_frame=frame, survey=survey,
-                 effects=effects, previous_frame=prev_frame, meta=meta, cover=fields,
-                 unavailable=unavailable, min_firms=min_firms, dominance=dominance)
+    inp = Inputs(
+        year=y,
+        audience=audience,
+        facts=f,
+        narrative=nar,
+        ds=ds,
+        scorecard=scorecard,
+        scorecard_frame=frame,
+        survey=survey,
+        effects=effects,
+        previous_frame=prev_frame,
+        meta=meta,
+        cover=fields,
+        unavailable=unavailable,
+        min_firms=min_firms,
+        dominance=dominance,
+    )
     report = Report(
-        title=title, year=y, audience=audience, cover=fields,
-        sections=build_sections(inp), facts=f, narrative=nar,
+        title=title,
+        year=y,
+        audience=audience,
+        cover=fields,
+        sections=build_sections(inp),
+        facts=f,
+        narrative=nar,
         summary_zh=_render("zh/summary.txt.j2", inp.ctx()),
-        summary_en=_render("en/summary.txt.j2", inp.ctx(
-            department_en="Jiading District Economic Commission",
-            en_titles=_EN_TITLES)),
-        scorecard=frame, unavailable=unavailable, date=date,
+        summary_en=_render(
+            "en/summary.txt.j2",
+            inp.ctx(
+                department_en="Jiading District Economic Commission",
+                en_titles=_EN_TITLES,
+            ),
+        ),
+        scorecard=frame,
+        unavailable=unavailable,
+        date=date,
     )
     return report.number()

@@ -134,14 +134,33 @@ def event_study(
     )
     pre = e < 0
     ax.plot(e, f["estimate"], color=PALETTE["main"], lw=1.2)
-    ax.scatter(e[pre], f["estimate"].to_numpy()[pre], color=PALETTE["grey"], zorder=3,
-               s=18, label="政策前")
-    ax.scatter(e[~pre], f["estimate"].to_numpy()[~pre], color=PALETTE["main"], zorder=3,
-               s=18, label="政策后")
+    ax.scatter(
+        e[pre],
+        f["estimate"].to_numpy()[pre],
+        color=PALETTE["grey"],
+        zorder=3,
+        s=18,
+        label="政策前",
+    )
+    ax.scatter(
+        e[~pre],
+        f["estimate"].to_numpy()[~pre],
+        color=PALETTE["main"],
+        zorder=3,
+        s=18,
+        label="政策后",
+    )
     if truth:
         te = sorted(float(k) for k in truth)
-        ax.scatter(te, [truth[k] for k in sorted(truth, key=float)], marker="x",
-                   color=PALETTE["accent"], zorder=4, s=22, label="真实值(模拟)")
+        ax.scatter(
+            te,
+            [truth[k] for k in sorted(truth, key=float)],
+            marker="x",
+            color=PALETTE["accent"],
+            zorder=4,
+            s=22,
+            label="真实值(模拟)",
+        )
     ax.axhline(0, color="black", lw=0.7)
     ax.axvline(-0.5, color=PALETTE["grey"], lw=0.8, ls="--")
     ax.set_xlabel("相对首次获补年份(年)")
@@ -206,8 +225,14 @@ def bars(
     ax.set_xlim(0, vmax * 1.25 if vmax > 0 else 1)
     ax.set_xlabel(xlabel)
     if sup.any() or vals.isna().any():
-        fig.text(0.01, 0.0, f"注：{SUPPRESSED_MARK} 表示按统计披露控制规则隐去的数值。",
-                 fontsize=7, color=PALETTE["grey"], va="bottom")
+        fig.text(
+            0.01,
+            0.0,
+            f"注：{SUPPRESSED_MARK} 表示按统计披露控制规则隐去的数值。",
+            fontsize=7,
+            color=PALETTE["grey"],
+            va="bottom",
+        )
     _title(ax, title)
     return fig
 
@@ -226,8 +251,14 @@ def satisfaction_distribution(
         (count); or wide with columns 1..5 indexed by item.
     """
     if {"item", "likert", "n"} <= set(frame.columns):
-        wide = frame.pivot_table(index="item", columns="likert", values="n",
-                                 aggfunc="sum", sort=False, fill_value=0)
+        wide = frame.pivot_table(
+            index="item",
+            columns="likert",
+            values="n",
+            aggfunc="sum",
+            sort=False,
+            fill_value=0,
+        )
     else:
         wide = frame
     wide = wide.reindex(columns=[5, 4, 3, 2, 1], fill_value=0).astype(float)
@@ -240,15 +271,27 @@ def satisfaction_distribution(
         ax.barh(y, v, left=left, color=_LIKERT_COLOURS[k], label=_LIKERT[k])
         for yi, (lv, vv) in enumerate(zip(left, v)):
             if vv >= 6:
-                ax.text(lv + vv / 2, yi, f"{vv:.0f}", ha="center", va="center",
-                        fontsize=7, color="white" if k in (5, 1) else "black")
+                ax.text(
+                    lv + vv / 2,
+                    yi,
+                    f"{vv:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if k in (5, 1) else "black",
+                )
         left += v
     ax.set_yticks(y, [str(i) for i in share.index])
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("占有效回答比例(%)")
-    fig.legend(*ax.get_legend_handles_labels(), frameon=False, fontsize=8, ncols=5,
-               loc="outside lower center")
+    fig.legend(
+        *ax.get_legend_handles_labels(),
+        frameon=False,
+        fontsize=8,
+        ncols=5,
+        loc="outside lower center",
+    )
     _title(ax, title)
     return fig
 
@@ -285,12 +328,23 @@ def trend(
     colours = [PALETTE["main"], PALETTE["accent"], PALETTE["good"], PALETTE["grey"]]
     for i, c in enumerate(cols):
         vals = pd.to_numeric(f[c], errors="coerce").astype(float)
-        ax.plot(f[x], vals, marker="o", color=colours[i % len(colours)],
-                label=(labels or {}).get(c, c))
+        ax.plot(
+            f[x],
+            vals,
+            marker="o",
+            color=colours[i % len(colours)],
+            label=(labels or {}).get(c, c),
+        )
         for xv, v in zip(f[x], vals):
             if not pd.isna(v):
-                ax.annotate(fmt.format(v), (xv, v), textcoords="offset points",
-                            xytext=(0, 6), ha="center", fontsize=8)
+                ax.annotate(
+                    fmt.format(v),
+                    (xv, v),
+                    textcoords="offset points",
+                    xytext=(0, 6),
+                    ha="center",
+                    fontsize=8,
+                )
     if highlight is not None:
         ax.axvline(highlight, color=PALETTE["grey"], lw=0.8, ls=":")
     ax.set_xticks(list(f[x]), [f"{v}年" for v in f[x]])

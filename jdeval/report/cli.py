@@ -15,22 +15,37 @@ def _check_outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
     probs = ProblemList()
     outs: list[tuple[str, Path]] = []
     data = Path(args.data).resolve() if args.data else None
-    for kind, value, suffix in (("docx", args.out, ".docx"), ("html", args.html, ".html")):
+    for kind, value, suffix in (
+        ("docx", args.out, ".docx"),
+        ("html", args.html, ".html"),
+    ):
         if not value:
             continue
         p = Path(value)
         if p.suffix.lower() != suffix:
-            probs.error("out_suffix", f"输出文件须以 {suffix} 结尾：{p}",
-                        f"the output file must end in {suffix}: {p}", column=f"--{kind}",
-                        value=str(p))
+            probs.error(
+                "out_suffix",
+                f"输出文件须以 {suffix} 结尾：{p}",
+                f"the output file must end in {suffix}: {p}",
+                column=f"--{kind}",
+                value=str(p),
+            )
         if data is not None and data.is_dir() and data in p.resolve().parents:
-            probs.error("out_in_inputs", f"不得把报告写入数据文件夹：{p}",
-                        f"refusing to write the report into the input folder: {p}",
-                        column=f"--{kind}", value=str(p))
+            probs.error(
+                "out_in_inputs",
+                f"不得把报告写入数据文件夹：{p}",
+                f"refusing to write the report into the input folder: {p}",
+                column=f"--{kind}",
+                value=str(p),
+            )
         outs.append((kind, p))
     if not outs:
-        probs.error("no_output", "请用 --out（.docx）或 --html 指定输出文件。",
-                    "give --out (.docx) and/or --html.", column="--out")
+        probs.error(
+            "no_output",
+            "请用 --out（.docx）或 --html 指定输出文件。",
+            "give --out (.docx) and/or --html.",
+            column="--out",
+        )
     probs.raise_if_errors(ConfigError, "报告参数有误 / bad report arguments")
     return outs
 
@@ -43,8 +58,13 @@ def _report(args: argparse.Namespace) -> int:
 
     ds = load(args.data or default_data_dir())
     rep: Report = assemble(
-        ds, year=args.year, targets=args.targets, scheme=args.scheme,
-        assessments=args.assessments, narrative=args.narrative, audience=args.audience,
+        ds,
+        year=args.year,
+        targets=args.targets,
+        scheme=args.scheme,
+        assessments=args.assessments,
+        narrative=args.narrative,
+        audience=args.audience,
         compute_effects=not args.no_effects,
     )
     for kind, p in outs:
@@ -75,7 +95,10 @@ def register(subparsers) -> None:
     p.add_argument("--narrative", help="叙述覆盖文件 / narrative overrides YAML")
     p.add_argument("--scheme", choices=["A", "B"], default="A")
     p.add_argument("--audience", choices=["reviewer", "internal"], default="reviewer")
-    p.add_argument("--no-effects", action="store_true",
-                   help="不做因果效应估计 / skip the causal-effect estimation")
+    p.add_argument(
+        "--no-effects",
+        action="store_true",
+        help="不做因果效应估计 / skip the causal-effect estimation",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(handler=_report)

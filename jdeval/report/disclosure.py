@@ -70,9 +70,25 @@ TOTAL = "合计"
 #: Columns that identify a firm, an award or a person; never shown to reviewers.
 IDENTIFIER_COLUMNS: frozenset[str] = frozenset(
     {
-        "firm_id", "uscc", "name", "name_masked", "firm_name", "award_id", "loan_id",
-        "provider_id", "diag_id", "rec_id", "response_id", "event_id", "project_name",
-        "comment", "bank", "scene_name", "contact", "phone", "address",
+        "firm_id",
+        "uscc",
+        "name",
+        "name_masked",
+        "firm_name",
+        "award_id",
+        "loan_id",
+        "provider_id",
+        "diag_id",
+        "rec_id",
+        "response_id",
+        "event_id",
+        "project_name",
+        "comment",
+        "bank",
+        "scene_name",
+        "contact",
+        "phone",
+        "address",
     }
 )
 
@@ -100,10 +116,12 @@ def check_audience(audience: str) -> str:
             "受众参数无效 / invalid audience",
             [
                 Problem(
-                    "error", "audience",
+                    "error",
+                    "audience",
                     f"受众只能是 reviewer（评审，默认）或 internal（内部），而不是 {audience!r}。",
                     f"audience must be 'reviewer' (default) or 'internal', not {audience!r}.",
-                    column="audience", value=audience,
+                    column="audience",
+                    value=audience,
                 )
             ],
         )
@@ -247,18 +265,37 @@ class ProtectedTable:
             if a_eq:
                 obj = np.zeros(len(cells))
                 obj[idx[c]] = 1
-                r1 = linprog(obj, A_eq=np.array(a_eq), b_eq=np.array(b_eq),
-                             bounds=(0, None), method="highs")
-                r2 = linprog(-obj, A_eq=np.array(a_eq), b_eq=np.array(b_eq),
-                             bounds=(0, None), method="highs")
+                r1 = linprog(
+                    obj,
+                    A_eq=np.array(a_eq),
+                    b_eq=np.array(b_eq),
+                    bounds=(0, None),
+                    method="highs",
+                )
+                r2 = linprog(
+                    -obj,
+                    A_eq=np.array(a_eq),
+                    b_eq=np.array(b_eq),
+                    bounds=(0, None),
+                    method="highs",
+                )
                 lo = r1.fun if r1.status == 0 else np.nan
                 hi = -r2.fun if r2.status == 0 else np.inf
             tv = float(raw.loc[c])
             disclosed = bool(np.isfinite(hi) and abs(hi - lo) <= 1e-6 * max(1, abs(tv)))
-            out.append({"row": c[0], "col": c[1], "true_value": tv, "low": lo,
-                        "high": hi, "disclosed": disclosed})
-        return pd.DataFrame(out, columns=["row", "col", "true_value", "low", "high",
-                                          "disclosed"])
+            out.append(
+                {
+                    "row": c[0],
+                    "col": c[1],
+                    "true_value": tv,
+                    "low": lo,
+                    "high": hi,
+                    "disclosed": disclosed,
+                }
+            )
+        return pd.DataFrame(
+            out, columns=["row", "col", "true_value", "low", "high", "disclosed"]
+        )
 
 
 # ------------------------------------------------------------------ the algorithm
@@ -357,20 +394,42 @@ def protect(
     by = [by] if isinstance(by, str) else list(by)
     problems = []
     if not 1 <= len(by) <= 2:
-        problems.append(Problem("error", "sdc_by", "分组维度须为1或2个。",
-                                "by must name one or two columns.", value=by))
-    missing = [c for c in [*by, firm, *([value] if value else [])]
-               if c not in rows.columns]
+        problems.append(
+            Problem(
+                "error",
+                "sdc_by",
+                "分组维度须为1或2个。",
+                "by must name one or two columns.",
+                value=by,
+            )
+        )
+    missing = [
+        c for c in [*by, firm, *([value] if value else [])] if c not in rows.columns
+    ]
     if missing:
-        problems.append(Problem("error", "sdc_columns", f"缺少列：{missing}",
-                                f"missing columns: {missing}", value=missing))
+        problems.append(
+            Problem(
+                "error",
+                "sdc_columns",
+                f"缺少列：{missing}",
+                f"missing columns: {missing}",
+                value=missing,
+            )
+        )
     if min_firms < 1 or (dominance is not None and not 0 < dominance <= 1):
-        problems.append(Problem("error", "sdc_threshold",
-                                "阈值无效：min_firms≥1，0<dominance≤1。",
-                                "invalid thresholds: min_firms>=1, 0<dominance<=1.",
-                                value=(min_firms, dominance)))
+        problems.append(
+            Problem(
+                "error",
+                "sdc_threshold",
+                "阈值无效：min_firms≥1，0<dominance≤1。",
+                "invalid thresholds: min_firms>=1, 0<dominance<=1.",
+                value=(min_firms, dominance),
+            )
+        )
     if problems:
-        raise ConfigError("披露控制参数错误 / bad disclosure-control arguments", problems)
+        raise ConfigError(
+            "披露控制参数错误 / bad disclosure-control arguments", problems
+        )
 
     rows = rows.loc[rows[firm].notna()]
     labels = labels or {}
@@ -394,8 +453,9 @@ def protect(
         keys = cats(col)
         groups = {k: g for k, g in rows.groupby(col, sort=False)}
         for k in keys:
-            cells[(k, "__col__")] = _Cell(_firm_values(groups.get(k, rows.iloc[:0]),
-                                                       firm, value))
+            cells[(k, "__col__")] = _Cell(
+                _firm_values(groups.get(k, rows.iloc[:0]), firm, value)
+            )
         if margins:
             cells[(TOTAL, "__col__")] = _Cell(_firm_values(rows, firm, value))
             relations.append(([(k, "__col__") for k in keys], (TOTAL, "__col__")))
@@ -410,12 +470,18 @@ def protect(
         empty = rows.iloc[:0]
         for r in rkeys:
             for c in ckeys:
-                cells[(r, c)] = _Cell(_firm_values(groups.get((r, c), empty), firm, value))
+                cells[(r, c)] = _Cell(
+                    _firm_values(groups.get((r, c), empty), firm, value)
+                )
         if margins:
             for r in rkeys:
-                cells[(r, TOTAL)] = _Cell(_firm_values(rgroups.get(r, empty), firm, value))
+                cells[(r, TOTAL)] = _Cell(
+                    _firm_values(rgroups.get(r, empty), firm, value)
+                )
             for c in ckeys:
-                cells[(TOTAL, c)] = _Cell(_firm_values(cgroups.get(c, empty), firm, value))
+                cells[(TOTAL, c)] = _Cell(
+                    _firm_values(cgroups.get(c, empty), firm, value)
+                )
             cells[(TOTAL, TOTAL)] = _Cell(_firm_values(rows, firm, value))
             for r in [*rkeys, TOTAL]:
                 relations.append(([(r, c) for c in ckeys], (r, TOTAL)))
@@ -424,8 +490,10 @@ def protect(
         row_keys = rkeys + ([TOTAL] if margins else [])
         col_keys = ckeys + ([TOTAL] if margins else [])
 
-    primary = {k: reviewer and _unsafe(c.firm_values, min_firms, dominance)
-               for k, c in cells.items()}
+    primary = {
+        k: reviewer and _unsafe(c.firm_values, min_firms, dominance)
+        for k, c in cells.items()
+    }
     sup = dict(primary)
     if reviewer:
         _complementary(sup, cells, relations, min_firms, dominance)
@@ -434,9 +502,12 @@ def protect(
     if len(by) == 1:
         stat_cols = [firms_label] + ([value_label] if value else [])
         kinds = ["firms"] + (["sum"] if value else [])
-        idx = pd.Index([lab(by[0], k) if k != TOTAL else total_label for k in row_keys],
-                       name=labels.get("__index_name__", {}).get(by[0], by[0])
-                       if isinstance(labels.get("__index_name__"), Mapping) else by[0])
+        idx = pd.Index(
+            [lab(by[0], k) if k != TOTAL else total_label for k in row_keys],
+            name=labels.get("__index_name__", {}).get(by[0], by[0])
+            if isinstance(labels.get("__index_name__"), Mapping)
+            else by[0],
+        )
         raw = pd.DataFrame(index=idx, columns=stat_cols, dtype=float)
         mask = pd.DataFrame(False, index=idx, columns=stat_cols)
         prim = mask.copy()
@@ -451,8 +522,13 @@ def protect(
             nf.loc[label_, :] = c.n_firms
         additive = tuple(stat_cols)
         key_to_label = dict(zip(row_keys, idx))
-        rel_out = [([(key_to_label[m[0]], "__col__") for m in ms], (key_to_label[t[0]],
-                   "__col__")) for ms, t in relations]
+        rel_out = [
+            (
+                [(key_to_label[m[0]], "__col__") for m in ms],
+                (key_to_label[t[0]], "__col__"),
+            )
+            for ms, t in relations
+        ]
     else:
         kinds = ["sum" if value else "firms"]
         rl = [lab(by[0], k) if k != TOTAL else total_label for k in row_keys]
@@ -469,17 +545,20 @@ def protect(
             mask.loc[rmap[r], cmap[c]] = sup[(r, c)]
             prim.loc[rmap[r], cmap[c]] = primary[(r, c)]
             nf.loc[rmap[r], cmap[c]] = cell.n_firms
-        additive = (("sum",) if value else ())
-        rel_out = [([(rmap[a], cmap[b]) for a, b in ms], (rmap[t[0]], cmap[t[1]]))
-                   for ms, t in relations]
+        additive = ("sum",) if value else ()
+        rel_out = [
+            ([(rmap[a], cmap[b]) for a, b in ms], (rmap[t[0]], cmap[t[1]]))
+            for ms, t in relations
+        ]
 
     values = raw.mask(mask)
     disp = pd.DataFrame("", index=raw.index, columns=raw.columns, dtype=object)
     for j, colname in enumerate(raw.columns):
         kind = kinds[j] if len(by) == 1 else kinds[0]
         for i in raw.index:
-            disp.loc[i, colname] = MARK if mask.loc[i, colname] else _fmt(
-                raw.loc[i, colname], kind)
+            disp.loc[i, colname] = (
+                MARK if mask.loc[i, colname] else _fmt(raw.loc[i, colname], kind)
+            )
     any_sup = bool(mask.to_numpy().any())
     dtxt = formats.percent(dominance, 0) if dominance is not None else "—"
     return ProtectedTable(
@@ -490,7 +569,9 @@ def protect(
         n_firms=nf,
         frame=disp,
         footnote=FOOTNOTE_ZH.format(mark=MARK, k=min_firms, d=dtxt) if any_sup else "",
-        footnote_en=FOOTNOTE_EN.format(mark=MARK, k=min_firms, d=dtxt) if any_sup else "",
+        footnote_en=FOOTNOTE_EN.format(mark=MARK, k=min_firms, d=dtxt)
+        if any_sup
+        else "",
         audience=audience,
         additive=additive if len(by) == 1 or value else (),
         relations=rel_out,
@@ -563,9 +644,21 @@ def beneficiary_annex(
     if reviewer:
         cols = [c for c in ["category", "approved_amount"] if c in awards.columns]
     else:
-        cols = [c for c in ["category", "town_code", "industry_div", "approved_amount",
-                            "disbursed_amount", "name_masked", "firm_id", "provider_id",
-                            "award_id"] if c in awards.columns]
+        cols = [
+            c
+            for c in [
+                "category",
+                "town_code",
+                "industry_div",
+                "approved_amount",
+                "disbursed_amount",
+                "name_masked",
+                "firm_id",
+                "provider_id",
+                "award_id",
+            ]
+            if c in awards.columns
+        ]
     f = awards[cols].copy()
     sort = [c for c in ["category", "approved_amount"] if c in f.columns]
     f = f.sort_values(sort, kind="mergesort", ascending=[True, False][: len(sort)])
@@ -576,10 +669,17 @@ def beneficiary_annex(
     if reviewer and "approved_amount" in f:
         f["approved_amount"] = f["approved_amount"].map(amount_band)
     f.insert(0, "序号", [f"受益单位{i:03d}" for i in range(1, len(f) + 1)])
-    names = {"category": "补贴类别", "town_code": "街镇", "industry_div": "行业大类",
-             "approved_amount": "核定金额区间" if reviewer else "核定金额（万元）",
-             "disbursed_amount": "已拨付（万元）", "name_masked": "企业名称",
-             "firm_id": "企业编号", "provider_id": "服务商编号", "award_id": "项目编号"}
+    names = {
+        "category": "补贴类别",
+        "town_code": "街镇",
+        "industry_div": "行业大类",
+        "approved_amount": "核定金额区间" if reviewer else "核定金额（万元）",
+        "disbursed_amount": "已拨付（万元）",
+        "name_masked": "企业名称",
+        "firm_id": "企业编号",
+        "provider_id": "服务商编号",
+        "award_id": "项目编号",
+    }
     return f.rename(columns=names)
 
 

@@ -77,8 +77,9 @@ class Figure:
     note: str = ""
 
     @classmethod
-    def from_matplotlib(cls, fig, caption: str, *, key: str = "", note: str = "",
-                        dpi: int = 150) -> Figure:
+    def from_matplotlib(
+        cls, fig, caption: str, *, key: str = "", note: str = "", dpi: int = 150
+    ) -> Figure:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi)
         return cls(caption=caption, png=buf.getvalue(), key=key, note=note)

@@ -48,7 +48,9 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[c] = out[c].map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
     if not isinstance(out.index, pd.RangeIndex):
-        out.index = pd.Index([neutralise(str(i)) for i in out.index], name=out.index.name)
+        out.index = pd.Index(
+            [neutralise(str(i)) for i in out.index], name=out.index.name
+        )
     return out
 
 

@@ -114,16 +114,23 @@ def approved(awards: pd.DataFrame, year: int) -> pd.DataFrame:
         return awards.assign(beneficiary=pd.Series(dtype="str"))
     batch = pd.to_numeric(awards["batch_year"], errors="coerce")
     st = awards["status"].astype("str") if "status" in awards else "approved"
-    a = awards.loc[((batch == year) & pd.Series(st, index=awards.index).isin(APPROVED))
-                   .fillna(False).astype(bool)]
+    a = awards.loc[
+        ((batch == year) & pd.Series(st, index=awards.index).isin(APPROVED))
+        .fillna(False)
+        .astype(bool)
+    ]
     firm = a["firm_id"] if "firm_id" in a else pd.Series(pd.NA, index=a.index)
     prov = a["provider_id"] if "provider_id" in a else pd.Series(pd.NA, index=a.index)
-    return a.assign(beneficiary=firm.astype("object").where(firm.notna(),
-                                                            prov.astype("object")))
+    return a.assign(
+        beneficiary=firm.astype("object").where(firm.notna(), prov.astype("object"))
+    )
 
 
 def payment_facts(
-    awards: pd.DataFrame, year: int, *, late_days: int = 180,
+    awards: pd.DataFrame,
+    year: int,
+    *,
+    late_days: int = 180,
     eval_date: pd.Timestamp | None = None,
 ) -> dict[str, Any]:
     """Disbursement timing of the year's approved awards (§3.5, §8 平均发放时长).
@@ -132,14 +139,25 @@ def payment_facts(
     awards table.
     """
     a = approved(awards, year)
-    out: dict[str, Any] = {"n_approved": int(len(a)), "n_disbursed": 0, "mean_days": None,
-                           "median_days": None, "p90_days": None, "n_over": 0,
-                           "share_over": 0.0, "eval_date": None, "late_days": late_days}
+    out: dict[str, Any] = {
+        "n_approved": int(len(a)),
+        "n_disbursed": 0,
+        "mean_days": None,
+        "median_days": None,
+        "p90_days": None,
+        "n_over": 0,
+        "share_over": 0.0,
+        "eval_date": None,
+        "late_days": late_days,
+    }
     if a.empty or "approval_date" not in a:
         return out
     if eval_date is None:
-        dates = [pd.to_datetime(awards[c], errors="coerce").max()
-                 for c in ("disbursement_date", "approval_date") if c in awards]
+        dates = [
+            pd.to_datetime(awards[c], errors="coerce").max()
+            for c in ("disbursement_date", "approval_date")
+            if c in awards
+        ]
         dates = [d for d in dates if not pd.isna(d)]
         eval_date = max(dates) if dates else pd.Timestamp(f"{year}-12-31")
     appr = pd.to_datetime(a["approval_date"], errors="coerce")
@@ -161,7 +179,11 @@ def payment_facts(
 
 
 def coverage_facts(
-    ds: Any, year: int, *, low_ratio: float = 0.5, min_firms: int = 3,
+    ds: Any,
+    year: int,
+    *,
+    low_ratio: float = 0.5,
+    min_firms: int = 3,
     audience: str = "reviewer",
 ) -> dict[str, Any]:
     """Coverage of 规上 firms by town: funded firms / 规上 firms (§8 覆盖率).
@@ -172,29 +194,50 @@ def coverage_facts(
     """
     fy, firms = _table(ds, "firm_year"), _table(ds, "firms")
     a = approved(_table(ds, "awards"), year)
-    out: dict[str, Any] = {"district_rate": None, "n_firms": 0, "n_funded": 0,
-                           "towns": [], "low_towns": []}
+    out: dict[str, Any] = {
+        "district_rate": None,
+        "n_firms": 0,
+        "n_funded": 0,
+        "towns": [],
+        "low_towns": [],
+    }
     if fy.empty or firms.empty or "is_above_scale" not in fy:
         return out
     yr = pd.to_numeric(fy["year"], errors="coerce") == year
     scale = fy.loc[yr & fy["is_above_scale"].fillna(False).astype(bool), "firm_id"]
     base = firms.loc[firms["firm_id"].isin(scale), ["firm_id", "town_code"]]
-    funded = set(a.loc[a.get("beneficiary_type", "enterprise") == "enterprise",
-                       "firm_id"].dropna().astype(str)) if "firm_id" in a else set()
+    funded = (
+        set(
+            a.loc[a.get("beneficiary_type", "enterprise") == "enterprise", "firm_id"]
+            .dropna()
+            .astype(str)
+        )
+        if "firm_id" in a
+        else set()
+    )
     base = base.assign(funded=base["firm_id"].astype(str).isin(funded))
     if base.empty:
         return out
     names = town_labels(ds)
     district = float(base["funded"].mean())
-    out.update(district_rate=district, n_firms=int(len(base)),
-               n_funded=int(base["funded"].sum()))
+    out.update(
+        district_rate=district,
+        n_firms=int(len(base)),
+        n_funded=int(base["funded"].sum()),
+    )
     g = base.groupby("town_code", sort=True)["funded"].agg(["size", "sum"])
     for code, row in g.iterrows():
         n_f, n_fd = int(row["size"]), int(row["sum"])
         rate = n_fd / n_f if n_f else None
         shown = audience == "internal" or n_fd == 0 or n_fd >= min_firms
-        rec = {"town_code": str(code), "town_name": names.get(str(code), str(code)),
-               "n_firms": n_f, "n_funded": n_fd, "rate": rate, "shown": shown}
+        rec = {
+            "town_code": str(code),
+            "town_name": names.get(str(code), str(code)),
+            "n_firms": n_f,
+            "n_funded": n_fd,
+            "rate": rate,
+            "shown": shown,
+        }
         out["towns"].append(rec)
         if rate is not None and district > 0 and rate < low_ratio * district:
             out["low_towns"].append(rec)
@@ -210,15 +253,26 @@ def indicator_facts(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
         flags = rec.get("flags")
         if isinstance(flags, str):
             flags = [f for f in flags.replace(";", ",").split(",") if f.strip()]
-        elif flags is None or (not isinstance(flags, (list, tuple, set))
-                               and formats.is_missing(flags)):
+        elif flags is None or (
+            not isinstance(flags, (list, tuple, set)) and formats.is_missing(flags)
+        ):
             flags = []
         rec["flags"] = [str(f).strip() for f in flags]
         for k in ("actual", "weight", "score", "score_rate"):
             if k in rec:
                 rec[k] = _num(rec[k])
-        for k in ("id", "level1", "level2", "level3", "target_raw", "actual_display",
-                  "unit", "tier", "source", "deviation_reason"):
+        for k in (
+            "id",
+            "level1",
+            "level2",
+            "level3",
+            "target_raw",
+            "actual_display",
+            "unit",
+            "tier",
+            "source",
+            "deviation_reason",
+        ):
             v = rec.get(k)
             rec[k] = "" if formats.is_missing(v) else str(v)
         if not rec["actual_display"]:
@@ -235,8 +289,11 @@ def survey_facts(survey: Any) -> dict[str, Any] | None:
     weakest = None
     if isinstance(items, pd.DataFrame) and not items.empty and "index" in items:
         w = items.sort_values("index").iloc[0].to_dict()
-        weakest = {"item": w.get("item"), "item_zh": w.get("item_zh", w.get("item")),
-                   "index": _num(w.get("index"))}
+        weakest = {
+            "item": w.get("item"),
+            "item_zh": w.get("item_zh", w.get("item")),
+            "index": _num(w.get("index")),
+        }
     ci = getattr(survey, "top2_ci", (None, None)) or (None, None)
     return {
         "index": _num(getattr(survey, "index", None)),
@@ -304,14 +361,19 @@ def _budget(ds: Any, year: int) -> dict[str, Any] | None:
     if row.empty:
         return None
     r = row.iloc[0]
-    out = {k: _num(r.get(k)) for k in ("budget_amount", "adjusted_budget",
-                                         "funds_received", "funds_spent")}
+    out = {
+        k: _num(r.get(k))
+        for k in ("budget_amount", "adjusted_budget", "funds_received", "funds_spent")
+    }
     denom = out["adjusted_budget"] or out["budget_amount"]
-    out["execution_rate"] = (out["funds_spent"] / denom
-                             if out["funds_spent"] is not None and denom else None)
-    out["receipt_rate"] = (out["funds_received"] / out["budget_amount"]
-                           if out["funds_received"] is not None and out["budget_amount"]
-                           else None)
+    out["execution_rate"] = (
+        out["funds_spent"] / denom if out["funds_spent"] is not None and denom else None
+    )
+    out["receipt_rate"] = (
+        out["funds_received"] / out["budget_amount"]
+        if out["funds_received"] is not None and out["budget_amount"]
+        else None
+    )
     return out
 
 
@@ -324,8 +386,11 @@ def _funds(awards: pd.DataFrame, year: int) -> dict[str, Any]:
     approved_sum = float(amt.sum()) if len(a) else 0.0
     return {
         "n_awards": int(len(a)),
-        "n_applications": int((pd.to_numeric(awards.get("batch_year"), errors="coerce")
-                               == year).sum()) if len(awards) else 0,
+        "n_applications": int(
+            (pd.to_numeric(awards.get("batch_year"), errors="coerce") == year).sum()
+        )
+        if len(awards)
+        else 0,
         "n_firms": int(a.loc[ent, "firm_id"].nunique()) if len(a) else 0,
         "n_providers": int(a["provider_id"].nunique()) if "provider_id" in a else 0,
         "approved": approved_sum,
@@ -339,8 +404,10 @@ def _caps(awards: pd.DataFrame, year: int) -> dict[str, Any]:
     a = approved(awards, year)
     if a.empty or "cap_amount" not in a:
         return {"n_violations": 0}
-    over = (pd.to_numeric(a["approved_amount"], errors="coerce")
-            > pd.to_numeric(a["cap_amount"], errors="coerce") + 1e-9)
+    over = (
+        pd.to_numeric(a["approved_amount"], errors="coerce")
+        > pd.to_numeric(a["cap_amount"], errors="coerce") + 1e-9
+    )
     return {"n_violations": int(over.fillna(False).sum())}
 
 
@@ -412,14 +479,24 @@ def collect(
         "grade": formats.grade(total) if total is not None else None,
         "grade_en": formats.grade_en(total) if total is not None else None,
         "indicators": inds,
-        "missed": [i for i in inds if i.get("score_rate") is not None
-                   and i["score_rate"] < 0.9999 and (i.get("weight") or 0) > 0],
+        "missed": [
+            i
+            for i in inds
+            if i.get("score_rate") is not None
+            and i["score_rate"] < 0.9999
+            and (i.get("weight") or 0) > 0
+        ],
         "over": [i for i in inds if "over_target" in i["flags"]],
-        "payment": payment_facts(awards, year,
-                                 late_days=int(params.get("late_payment_days", 180))),
-        "coverage": coverage_facts(ds, year,
-                                   low_ratio=float(params.get("low_coverage_ratio", 0.5)),
-                                   min_firms=min_firms, audience=audience),
+        "payment": payment_facts(
+            awards, year, late_days=int(params.get("late_payment_days", 180))
+        ),
+        "coverage": coverage_facts(
+            ds,
+            year,
+            low_ratio=float(params.get("low_coverage_ratio", 0.5)),
+            min_firms=min_firms,
+            audience=audience,
+        ),
         "caps": _caps(awards, year),
         "funds": _funds(awards, year),
         "budget": _budget(ds, year),

@@ -37,7 +37,9 @@ def style_tag() -> Markup:
 def table_rows(t: Table) -> tuple[list[str], list[list[dict]]]:
     """Header and cells of a table (strings; numeric cells flagged for alignment)."""
     f = t.frame
-    header = ([str(f.index.name or "")] if t.index else []) + [str(c) for c in f.columns]
+    header = ([str(f.index.name or "")] if t.index else []) + [
+        str(c) for c in f.columns
+    ]
     rows = []
     for idx, rec in zip(f.index, f.itertuples(index=False)):
         cells = [{"text": str(idx), "num": False}] if t.index else []
@@ -53,11 +55,22 @@ def _block(b) -> dict:
         return {"kind": "p", "text": b.text, "style": b.style}
     if isinstance(b, Table):
         header, rows = table_rows(b)
-        return {"kind": "table", "label": b.label, "caption": b.caption,
-                "header": header, "rows": rows, "footnote": b.footnote}
+        return {
+            "kind": "table",
+            "label": b.label,
+            "caption": b.caption,
+            "header": header,
+            "rows": rows,
+            "footnote": b.footnote,
+        }
     if isinstance(b, Figure):
-        return {"kind": "figure", "label": b.label, "caption": b.caption,
-                "note": b.note, "data": base64.b64encode(b.png).decode("ascii")}
+        return {
+            "kind": "figure",
+            "label": b.label,
+            "caption": b.caption,
+            "note": b.note,
+            "data": base64.b64encode(b.png).decode("ascii"),
+        }
     raise TypeError(f"unknown block {type(b).__name__}")
 
 
@@ -71,5 +84,6 @@ def report_html(report: Report, *, standalone: bool = True) -> str:
     """The whole report as one HTML document (or fragment)."""
     tpl = html_env().get_template("html/report.html.j2")
     parts = [Markup(section_html(s)) for s in report.sections]
-    return tpl.render(report=report, sections=parts, css=Markup(css()),
-                      standalone=standalone)
+    return tpl.render(
+        report=report, sections=parts, css=Markup(css()), standalone=standalone
+    )

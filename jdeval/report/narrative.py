@@ -52,11 +52,27 @@ __all__ = [
 DEFAULT_RULES = Path(__file__).parent / "rules" / "narrative.yaml"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_RULE_KEYS = {"id", "title", "foreach", "when", "priority", "problem", "cause",
-              "recommendation", "enabled"}
+_RULE_KEYS = {
+    "id",
+    "title",
+    "foreach",
+    "when",
+    "priority",
+    "problem",
+    "cause",
+    "recommendation",
+    "enabled",
+}
 _EXP_KEYS = {"id", "foreach", "when", "text", "enabled"}
-_OVERRIDE_KEYS = {"year", "params", "rules", "problems", "experience",
-                  "other_matters", "sections"}
+_OVERRIDE_KEYS = {
+    "year",
+    "params",
+    "rules",
+    "problems",
+    "experience",
+    "other_matters",
+    "sections",
+}
 _TEXT_FIELDS = ("title", "problem", "cause", "recommendation", "text")
 
 
@@ -126,48 +142,79 @@ def _read_yaml(path: Path, probs: ProblemList) -> tuple[dict, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        probs.error("narrative_file", f"找不到文件：{path}", f"file not found: {path}",
-                    file=str(path))
+        probs.error(
+            "narrative_file",
+            f"找不到文件：{path}",
+            f"file not found: {path}",
+            file=str(path),
+        )
         return {}, ""
     except UnicodeDecodeError as e:
-        probs.error("narrative_encoding", "文件须为 UTF-8 编码。",
-                    "the file must be UTF-8 encoded.", file=str(path), value=str(e))
+        probs.error(
+            "narrative_encoding",
+            "文件须为 UTF-8 编码。",
+            "the file must be UTF-8 encoded.",
+            file=str(path),
+            value=str(e),
+        )
         return {}, ""
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        probs.error("narrative_yaml", f"YAML 格式错误：{e}", f"YAML syntax error: {e}",
-                    file=str(path), row=None if mark is None else mark.line + 1)
+        probs.error(
+            "narrative_yaml",
+            f"YAML 格式错误：{e}",
+            f"YAML syntax error: {e}",
+            file=str(path),
+            row=None if mark is None else mark.line + 1,
+        )
         return {}, text
     if data is None:
         return {}, text
     if not isinstance(data, dict):
-        probs.error("narrative_shape", "文件顶层须为键值映射。",
-                    "the top level must be a mapping.", file=str(path))
+        probs.error(
+            "narrative_shape",
+            "文件顶层须为键值映射。",
+            "the top level must be a mapping.",
+            file=str(path),
+        )
         return {}, text
     return data, text
 
 
-def _check_templates(item: Mapping, kind: str, path: str, line: int | None,
-                     probs: ProblemList) -> None:
+def _check_templates(
+    item: Mapping, kind: str, path: str, line: int | None, probs: ProblemList
+) -> None:
     env = rule_env()
     rid = item.get("id")
     if "when" in item:
         try:
             env.compile_expression(str(item["when"]))
         except jinja2.TemplateSyntaxError as e:
-            probs.error("narrative_when", f"规则 {rid} 的条件语法错误：{e.message}",
-                        f"rule {rid}: bad condition: {e.message}", file=path, row=line,
-                        column="when", value=item["when"])
+            probs.error(
+                "narrative_when",
+                f"规则 {rid} 的条件语法错误：{e.message}",
+                f"rule {rid}: bad condition: {e.message}",
+                file=path,
+                row=line,
+                column="when",
+                value=item["when"],
+            )
     for f in _TEXT_FIELDS:
         if f in item and item[f] is not None:
             try:
                 env.from_string(str(item[f]))
             except jinja2.TemplateSyntaxError as e:
-                probs.error("narrative_template", f"规则 {rid} 的 {f} 模板语法错误：{e.message}",
-                            f"rule {rid}: bad {f} template: {e.message}", file=path,
-                            row=line, column=f, value=item[f])
+                probs.error(
+                    "narrative_template",
+                    f"规则 {rid} 的 {f} 模板语法错误：{e.message}",
+                    f"rule {rid}: bad {f} template: {e.message}",
+                    file=path,
+                    row=line,
+                    column=f,
+                    value=item[f],
+                )
 
 
 def load_rules(path: str | Path | None = None) -> RuleSet:
@@ -189,24 +236,49 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
         ("experience", exp, _EXP_KEYS, ("id", "when", "text")),
     ):
         for i, item in enumerate(items):
-            line = lines.get((kind, str(item.get("id")))) if isinstance(item, dict) else None
+            line = (
+                lines.get((kind, str(item.get("id"))))
+                if isinstance(item, dict)
+                else None
+            )
             if not isinstance(item, dict):
-                probs.error("narrative_item", f"{kind} 第{i + 1}项须为映射。",
-                            f"{kind} item {i + 1} must be a mapping.", file=str(path))
+                probs.error(
+                    "narrative_item",
+                    f"{kind} 第{i + 1}项须为映射。",
+                    f"{kind} item {i + 1} must be a mapping.",
+                    file=str(path),
+                )
                 continue
             for k in set(item) - keys:
-                probs.error("narrative_key", f"规则 {item.get('id')} 含未知字段 {k}。",
-                            f"rule {item.get('id')}: unknown key {k}.", file=str(path),
-                            row=line, column=k)
+                probs.error(
+                    "narrative_key",
+                    f"规则 {item.get('id')} 含未知字段 {k}。",
+                    f"rule {item.get('id')}: unknown key {k}.",
+                    file=str(path),
+                    row=line,
+                    column=k,
+                )
             for k in required:
                 if k not in item:
-                    probs.error("narrative_missing", f"{kind} 第{i + 1}项缺少字段 {k}。",
-                                f"{kind} item {i + 1} lacks {k}.", file=str(path),
-                                row=line, column=k)
+                    probs.error(
+                        "narrative_missing",
+                        f"{kind} 第{i + 1}项缺少字段 {k}。",
+                        f"{kind} item {i + 1} lacks {k}.",
+                        file=str(path),
+                        row=line,
+                        column=k,
+                    )
             _check_templates(item, kind, str(path), line, probs)
-    probs.raise_if_errors(ConfigError, "叙述规则文件有误 / the narrative rules file has errors")
-    return RuleSet(dict(data.get("params") or {}), [dict(r) for r in rules],
-                   [dict(e) for e in exp], str(path), lines)
+    probs.raise_if_errors(
+        ConfigError, "叙述规则文件有误 / the narrative rules file has errors"
+    )
+    return RuleSet(
+        dict(data.get("params") or {}),
+        [dict(r) for r in rules],
+        [dict(e) for e in exp],
+        str(path),
+        lines,
+    )
 
 
 def load_overrides(path: str | Path, base: RuleSet | None = None) -> RuleSet:
@@ -229,9 +301,13 @@ def load_overrides(path: str | Path, base: RuleSet | None = None) -> RuleSet:
     data, text = _read_yaml(path, probs)
     lines = _line_map(text)
     for k in set(data) - _OVERRIDE_KEYS:
-        probs.error("override_key", f"覆盖文件含未知字段 {k}（可用：{sorted(_OVERRIDE_KEYS)}）。",
-                    f"unknown key {k} (allowed: {sorted(_OVERRIDE_KEYS)}).",
-                    file=str(path), column=k)
+        probs.error(
+            "override_key",
+            f"覆盖文件含未知字段 {k}（可用：{sorted(_OVERRIDE_KEYS)}）。",
+            f"unknown key {k} (allowed: {sorted(_OVERRIDE_KEYS)}).",
+            file=str(path),
+            column=k,
+        )
     params = {**base.params, **(data.get("params") or {})}
     rules = [dict(r) for r in base.rules]
     by_id = {r["id"]: r for r in rules}
@@ -240,13 +316,24 @@ def load_overrides(path: str | Path, base: RuleSet | None = None) -> RuleSet:
         rid = item.get("id") if isinstance(item, dict) else None
         line = lines.get(("rules", str(rid)))
         if not isinstance(item, dict) or not rid:
-            probs.error("override_rule", "rules 中每项须为含 id 的映射。",
-                        "each rules item must be a mapping with an id.", file=str(path),
-                        row=line, value=item)
+            probs.error(
+                "override_rule",
+                "rules 中每项须为含 id 的映射。",
+                "each rules item must be a mapping with an id.",
+                file=str(path),
+                row=line,
+                value=item,
+            )
             continue
         for k in set(item) - _RULE_KEYS:
-            probs.error("override_key", f"规则 {rid} 含未知字段 {k}。",
-                        f"rule {rid}: unknown key {k}.", file=str(path), row=line, column=k)
+            probs.error(
+                "override_key",
+                f"规则 {rid} 含未知字段 {k}。",
+                f"rule {rid}: unknown key {k}.",
+                file=str(path),
+                row=line,
+                column=k,
+            )
         _check_templates(item, "rules", str(path), line, probs)
         if rid in by_id:
             by_id[rid].update(item)
@@ -254,34 +341,61 @@ def load_overrides(path: str | Path, base: RuleSet | None = None) -> RuleSet:
         else:
             for k in ("when", "problem", "recommendation"):
                 if k not in item:
-                    probs.error("override_missing",
-                                f"新规则 {rid} 缺少字段 {k}（若要覆盖内置规则，请检查 id 拼写）。",
-                                f"new rule {rid} lacks {k} (to override a built-in rule, "
-                                "check the id spelling).", file=str(path), row=line, column=k)
-            new = {"priority": 55, "title": rid, "cause": "", **item, "_source": "override"}
+                    probs.error(
+                        "override_missing",
+                        f"新规则 {rid} 缺少字段 {k}（若要覆盖内置规则，请检查 id 拼写）。",
+                        f"new rule {rid} lacks {k} (to override a built-in rule, "
+                        "check the id spelling).",
+                        file=str(path),
+                        row=line,
+                        column=k,
+                    )
+            new = {
+                "priority": 55,
+                "title": rid,
+                "cause": "",
+                **item,
+                "_source": "override",
+            }
             rules.append(new)
             by_id[rid] = new
     fixed = []
     for i, p in enumerate(data.get("problems") or []):
         if not isinstance(p, dict) or "problem" not in p or "recommendation" not in p:
-            probs.error("override_problem", f"problems 第{i + 1}项须含 problem 和 recommendation。",
-                        f"problems item {i + 1} needs problem and recommendation.",
-                        file=str(path), value=p)
+            probs.error(
+                "override_problem",
+                f"problems 第{i + 1}项须含 problem 和 recommendation。",
+                f"problems item {i + 1} needs problem and recommendation.",
+                file=str(path),
+                value=p,
+            )
             continue
-        _check_templates({"id": f"problems[{i + 1}]", **p}, "problems", str(path), None,
-                         probs)
+        _check_templates(
+            {"id": f"problems[{i + 1}]", **p}, "problems", str(path), None, probs
+        )
         fixed.append(p)
     for key in ("experience", "other_matters"):
         v = data.get(key) or []
         if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            probs.error("override_list", f"{key} 须为文字列表。", f"{key} must be a list of text.",
-                        file=str(path), column=key)
+            probs.error(
+                "override_list",
+                f"{key} 须为文字列表。",
+                f"{key} must be a list of text.",
+                file=str(path),
+                column=key,
+            )
     sections = data.get("sections") or {}
     if not isinstance(sections, dict):
-        probs.error("override_sections", "sections 须为 {章节键: 文字} 映射。",
-                    "sections must map section keys to text.", file=str(path))
+        probs.error(
+            "override_sections",
+            "sections 须为 {章节键: 文字} 映射。",
+            "sections must map section keys to text.",
+            file=str(path),
+        )
         sections = {}
-    probs.raise_if_errors(ConfigError, "叙述覆盖文件有误 / the narrative overrides file has errors")
+    probs.raise_if_errors(
+        ConfigError, "叙述覆盖文件有误 / the narrative overrides file has errors"
+    )
     params["_fixed"] = fixed
     params["_experience"] = list(data.get("experience") or [])
     params["_other"] = list(data.get("other_matters") or [])
@@ -347,7 +461,11 @@ def derive(
         if rule.get("enabled", True) is False:
             return []
         res = []
-        file = rs.params.get("_override_file") if rule.get("_source") == "override" else rs.file
+        file = (
+            rs.params.get("_override_file")
+            if rule.get("_source") == "override"
+            else rs.file
+        )
         lines = rs.lines if file == rs.file else rs.params.get("_override_lines", {})
         line = lines.get((kind, str(rule.get("id"))))
         try:
@@ -357,29 +475,51 @@ def derive(
                 if cond(**ctx):
                     res.append({f: _render(env, rule.get(f), ctx) for f in fields})
         except (jinja2.TemplateError, TypeError, ValueError, KeyError) as e:
-            probs.error("narrative_eval", f"规则 {rule.get('id')} 无法计算：{e}",
-                        f"rule {rule.get('id')} failed: {e}", file=file, row=line,
-                        value=rule.get("when"))
+            probs.error(
+                "narrative_eval",
+                f"规则 {rule.get('id')} 无法计算：{e}",
+                f"rule {rule.get('id')} failed: {e}",
+                file=file,
+                row=line,
+                value=rule.get("when"),
+            )
         return res
 
     found: list[Finding] = []
     for r in rs.rules:
         for txt in run(r, "rules", ("title", "problem", "cause", "recommendation")):
-            found.append(Finding(str(r["id"]), txt["title"] or str(r["id"]),
-                                 txt["problem"], txt["cause"], txt["recommendation"],
-                                 float(r.get("priority", 0)), r.get("_source", "rule")))
+            found.append(
+                Finding(
+                    str(r["id"]),
+                    txt["title"] or str(r["id"]),
+                    txt["problem"],
+                    txt["cause"],
+                    txt["recommendation"],
+                    float(r.get("priority", 0)),
+                    r.get("_source", "rule"),
+                )
+            )
     for i, p in enumerate(rs.params.get("_fixed", [])):
-        found.append(Finding(f"override_{i + 1}", _render(env, p.get("title", ""), base_ctx),
-                             _render(env, p["problem"], base_ctx),
-                             _render(env, p.get("cause", ""), base_ctx),
-                             _render(env, p["recommendation"], base_ctx),
-                             float(p.get("priority", 55)), "override"))
+        found.append(
+            Finding(
+                f"override_{i + 1}",
+                _render(env, p.get("title", ""), base_ctx),
+                _render(env, p["problem"], base_ctx),
+                _render(env, p.get("cause", ""), base_ctx),
+                _render(env, p["recommendation"], base_ctx),
+                float(p.get("priority", 55)),
+                "override",
+            )
+        )
     # stable: priority desc, then rule order
-    out.problems = [f for _, f in sorted(enumerate(found),
-                                         key=lambda t: (-t[1].priority, t[0]))]
+    out.problems = [
+        f for _, f in sorted(enumerate(found), key=lambda t: (-t[1].priority, t[0]))
+    ]
     for e in rs.experience:
         out.experience += [t["text"] for t in run(e, "experience", ("text",))]
-    out.experience += [_render(env, t, base_ctx) for t in rs.params.get("_experience", [])]
+    out.experience += [
+        _render(env, t, base_ctx) for t in rs.params.get("_experience", [])
+    ]
     out.other_matters = [_render(env, t, base_ctx) for t in rs.params.get("_other", [])]
     out.sections = dict(rs.params.get("_sections", {}))
     probs.raise_if_errors(ConfigError, "叙述规则计算失败 / narrative rules failed")

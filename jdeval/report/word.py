@@ -41,18 +41,32 @@ _HEADING_SIZES = {0: Pt(16), 1: Pt(16), 2: Pt(14), 3: Pt(14)}
 
 def _fonts(rpr_owner, latin: str, east_asia: str) -> None:
     """Set Latin and East-Asian font names on a run or style (w:rFonts)."""
-    rpr = rpr_owner.element.get_or_add_rPr() if hasattr(rpr_owner, "element") else rpr_owner
+    rpr = (
+        rpr_owner.element.get_or_add_rPr()
+        if hasattr(rpr_owner, "element")
+        else rpr_owner
+    )
     rfonts = rpr.find(qn("w:rFonts"))
     if rfonts is None:
         rfonts = OxmlElement("w:rFonts")
         rpr.insert(0, rfonts)
-    for attr, name in (("w:ascii", latin), ("w:hAnsi", latin), ("w:eastAsia", east_asia),
-                       ("w:cs", latin)):
+    for attr, name in (
+        ("w:ascii", latin),
+        ("w:hAnsi", latin),
+        ("w:eastAsia", east_asia),
+        ("w:cs", latin),
+    ):
         rfonts.set(qn(attr), name)
 
 
-def _style_font(style, latin: str, east_asia: str, size, bold: bool | None = None,
-                colour: RGBColor | None = _BLACK) -> None:
+def _style_font(
+    style,
+    latin: str,
+    east_asia: str,
+    size,
+    bold: bool | None = None,
+    colour: RGBColor | None = _BLACK,
+) -> None:
     style.font.name = latin
     style.font.size = size
     if bold is not None:
@@ -70,7 +84,9 @@ def _setup_styles(doc) -> None:
     pf.space_after = Pt(0)
     for lvl in (1, 2, 3):
         s = st[f"Heading {lvl}"]
-        _style_font(s, HEADING_FONT[0], HEADING_FONT[1], _HEADING_SIZES[lvl], bold=lvl > 1)
+        _style_font(
+            s, HEADING_FONT[0], HEADING_FONT[1], _HEADING_SIZES[lvl], bold=lvl > 1
+        )
         s.font.italic = False
         s.paragraph_format.space_before = Pt(12 if lvl == 1 else 6)
         s.paragraph_format.space_after = Pt(6)
@@ -96,8 +112,13 @@ def _run(par, text: str, *, size=None, bold=None, font=BODY_FONT):
 
 def _field(par, instr: str) -> None:
     """Insert a complex field (e.g. ``PAGE``) into a paragraph."""
-    for kind, text in (("begin", None), ("instr", instr), ("separate", None),
-                       ("text", "1"), ("end", None)):
+    for kind, text in (
+        ("begin", None),
+        ("instr", instr),
+        ("separate", None),
+        ("text", "1"),
+        ("end", None),
+    ):
         r = par.add_run()
         if kind == "instr":
             el = OxmlElement("w:instrText")
@@ -121,8 +142,9 @@ def _footer_page_numbers(section) -> None:
     _run(par, " —", size=Pt(12))
 
 
-def _cell_text(cell, text: str, *, bold: bool = False, align=None,
-               size=TABLE_FONT_SIZE) -> None:
+def _cell_text(
+    cell, text: str, *, bold: bool = False, align=None, size=TABLE_FONT_SIZE
+) -> None:
     cell.text = ""
     par = cell.paragraphs[0]
     par.paragraph_format.first_line_indent = Pt(0)
@@ -176,8 +198,9 @@ def _em(text: str) -> float:
     return sum(1.0 if ord(ch) > 0x2E7F else 0.6 for ch in text)
 
 
-def _col_widths(header: list[str], rows: list[list[dict]], total_cm: float,
-                size_pt: float) -> list[float]:
+def _col_widths(
+    header: list[str], rows: list[list[dict]], total_cm: float, size_pt: float
+) -> list[float]:
     """Column widths: numeric columns get what their longest value needs (no
     wrapping); text columns share the rest in proportion to their content."""
     em_cm = size_pt / 28.35
@@ -200,7 +223,7 @@ def _col_widths(header: list[str], rows: list[list[dict]], total_cm: float,
         return [total_cm * allw[j] / tot for j in range(len(header))]
     # square-root weights: long text columns get more room without starving
     # short labels (一级指标) into one character per line
-    root = {j: w ** 0.5 for j, w in weights.items()}
+    root = {j: w**0.5 for j, w in weights.items()}
     tot = sum(root.values())
     width = {j: rest * r / tot for j, r in root.items()}
     return [fixed[j] if j in fixed else width[j] for j in range(len(header))]
@@ -225,13 +248,19 @@ def _add_table(doc, t: Table, width_cm: float = 15.5) -> None:
     rep.set(qn("w:val"), "true")
     trpr.append(rep)
     for j, h in enumerate(header):
-        _cell_text(hdr.cells[j], h, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, size=size)
+        _cell_text(
+            hdr.cells[j], h, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, size=size
+        )
         _shade(hdr.cells[j], "E8EEF4")
     for i, row in enumerate(rows, 1):
         cells = table.rows[i].cells
         for j, c in enumerate(row):
-            _cell_text(cells[j], c["text"], size=size,
-                       align=WD_ALIGN_PARAGRAPH.RIGHT if c["num"] else None)
+            _cell_text(
+                cells[j],
+                c["text"],
+                size=size,
+                align=WD_ALIGN_PARAGRAPH.RIGHT if c["num"] else None,
+            )
     for j, w in enumerate(widths):
         table.columns[j].width = Cm(w)
         for cell in table.columns[j].cells:
@@ -327,7 +356,10 @@ def _reproducible_zip(doc) -> bytes:
     raw = io.BytesIO()
     doc.save(raw)
     out = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(raw) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             zi = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
             zi.compress_type = zipfile.ZIP_DEFLATED

@@ -122,9 +122,30 @@ class SurveyResult:
             f"low_sample={self.low_sample})"
         )
 
+    def items_zh(self) -> pd.DataFrame:
+        """Per-item results with Chinese headers, rounded for reading (分题结果)."""
+        t = self.items.set_index("item")
+        out = pd.DataFrame(
+            {
+                "题目": t["item_zh"],
+                "有效回答": t["n"],
+                "满意度指数": t["index"].round(2),
+                "满意率": t["top2_rate"].map(_pct),
+                "95%置信区间": [
+                    f"{_pct(lo)}–{_pct(hi)}"
+                    for lo, hi in zip(t["ci_low"], t["ci_high"])
+                ],
+            },
+        )
+        out.index.name = "编号"
+        labels = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意"}
+        for k, zh in labels.items():
+            out[zh] = t[f"share_{k}"].map(_pct)
+        return out
+
     def _repr_html_(self) -> str:
         head = f"<p>{html.escape(self.summary_zh())}</p>"
-        return head + self.items.to_html(index=False, float_format="{:.3f}".format)
+        return head + self.items_zh().to_html(escape=True)
 
 
 def _f(x: float) -> float | None:
