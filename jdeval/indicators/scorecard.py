@@ -362,7 +362,14 @@ class Scorecard:
         body = table.to_html(
             index=False, escape=True, na_rep="—", classes="jd-scorecard", border=0
         )
-        style = "<style>.jd-scorecard td{text-align:left;vertical-align:top}</style>"
+        # Beats JupyterLab's right-aligned cells (0,2,1); keeps short labels on one line.
+        style = (
+            "<style>table.jd-scorecard.jd-scorecard :is(td,th){text-align:left;"
+            "vertical-align:top}table.jd-scorecard td:nth-child(-n+3),"
+            "table.jd-scorecard :is(td,th):nth-child(n+7):nth-child(-n+11){"
+            "white-space:nowrap}table.jd-scorecard td:nth-child(4){min-width:8em}"
+            "table.jd-scorecard td:last-child{min-width:16em}</style>"
+        )
         return f"<p><b>{html.escape(self.summary_zh())}</b></p>{style}{body}"
 
 
