@@ -27,13 +27,15 @@ data: setup
 report: data
 	$(VENV)/bin/jdeval build --year $(YEAR) --data $(DATA) --out reports/$(YEAR) --jobs $(JOBS)
 
+# Fast suite + every notebook executed by nbval on the bundled data (lax: the key values
+# are compared by tests/test_notebooks_suite.py against values computed independently).
 test: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" --nbval-lax tests notebooks
 
 test-all: setup
 	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev,bench]"
-	$(PY) -m pytest
+	$(PY) -m pytest --nbval-lax tests notebooks
 
 bench: setup
 	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev,bench]"

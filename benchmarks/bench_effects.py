@@ -303,7 +303,6 @@ def main(argv=None) -> None:
     )
     print(header)
     print("-" * len(header))
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             path = Path(tmp) / f"panel_{n}.parquet"
@@ -337,7 +336,6 @@ def main(argv=None) -> None:
                 m = f"{rec['peak_mb']:>9.0f}" if "peak_mb" in rec else f"{'-':>9}"
                 line = f"{tool:<14}{n:>9}{t}{m}  {atts}{diff:>11.1e}  {rec['status']}"
                 print(line, flush=True)
-                rows.append({"tool": tool, "n_firms": n, **rec})
     print(f"load average at end: {os.getloadavg()}")
 
 

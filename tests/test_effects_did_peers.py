@@ -37,10 +37,7 @@ def test_against_csdid(mpdta, est, cg):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = ATTgt(
-            yname="lemp",
-            tname="year",
-            idname="countyreal",
-            gname="first.treat",
+            **KW,
             data=mpdta.copy(),
             control_group=cg,
             xformla="lemp ~ lpop",
@@ -106,10 +103,7 @@ def test_time_varying_covariate_against_moderndid(mpdta, est, bp):
         warnings.simplefilter("ignore")
         ref = moderndid.att_gt(
             d,
-            yname="lemp",
-            tname="year",
-            idname="countyreal",
-            gname="first.treat",
+            **KW,
             xformla="~ lpop_t",
             control_group="notyettreated",
             est_method=est,
@@ -138,10 +132,7 @@ def test_anticipation_against_moderndid(mpdta, cg):
         warnings.simplefilter("ignore")
         ref = moderndid.att_gt(
             mpdta,
-            yname="lemp",
-            tname="year",
-            idname="countyreal",
-            gname="first.treat",
+            **KW,
             xformla="~ lpop",
             control_group=cg,
             anticipation=1,

@@ -3,7 +3,7 @@
 A notebook calls :func:`publish` with its few key results (total score, grade, main
 effect estimates).  Inside ``jdeval build`` the values are written as JSON next to the
 rendered notebook, and the index page reads them — no scraping of HTML.  Run by hand in
-JupyterLab, :func:`publish` only returns the values.
+JupyterLab, :func:`publish` writes nothing.
 """
 
 from __future__ import annotations

@@ -6,12 +6,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jdeval.build.manifest import MANIFEST_NAME, sha256_file
+from jdeval.build.manifest import MANIFEST_NAME, read_manifest, sha256_file
 from jdeval.errors import ConfigError, Problem
 
 __all__ = ["VerifyResult", "verify"]
@@ -101,7 +100,7 @@ def verify(report_dir: Path, *, data: Path | None = None) -> VerifyResult:
     report_dir = Path(report_dir)
     path = report_dir / MANIFEST_NAME
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = read_manifest(report_dir)
         inputs = manifest["inputs"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(

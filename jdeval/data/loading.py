@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -134,10 +134,6 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def _where(raw: RawTable | None, name: str) -> str:
-    return raw.where if raw is not None else f"{name}"
-
-
 def _typed_tables(
     raw: dict[str, RawTable | None],
     contract: Contract,
@@ -208,16 +204,16 @@ def _typed_tables(
             values, bad, code = parse_column(df[col.name], col)
             if bad.any():
                 zh, en = _PARSE_MSG[code]
-                raw_vals = df[col.name][bad.to_numpy()].tolist()
-                ck.many(
+                ck.flag(
                     "error",
                     code,
                     f"{col.zh}{zh}",
                     f"{col.name} {en}",
                     table=name,
-                    rows=rt.rows[bad.to_numpy()],
+                    rows=rt.rows,
+                    mask=bad.to_numpy(),
                     column=col.name,
-                    values=raw_vals,
+                    values=df[col.name],
                 )
             out[col.name] = (
                 values.astype(col.dtype) if str(values.dtype) != col.dtype else values
@@ -225,7 +221,7 @@ def _typed_tables(
         typed = pd.DataFrame(out)
         tables[name] = typed
         rows[name] = np.asarray(rt.rows)
-        _check_present_columns(ck, contract, name, typed, rows[name], missing_cols)
+        check_columns(ck, contract, name, typed, rows[name], skip=missing_cols)
         if not set(t.primary_key) & set(missing_cols):
             check_primary_key(ck, contract, name, typed, rows[name])
     return tables, rows, present, ck
@@ -236,19 +232,6 @@ def _empty_column(dtype: str, index) -> pd.Series:
     return pd.Series(fill, index=index, dtype=dtype)
 
 
-def _check_present_columns(ck, contract, name, typed, rows, missing_cols):
-    """Column rules, skipping columns absent from the file (already reported)."""
-    if not missing_cols:
-        check_columns(ck, contract, name, typed, rows)
-        return
-    t = contract[name]
-    sub_table = replace(
-        t, columns={c: v for c, v in t.columns.items() if c not in missing_cols}
-    )
-    sub_contract = replace(contract, tables={**contract.tables, name: sub_table})
-    check_columns(ck, sub_contract, name, typed, rows)
-
-
 def _finish(
     source: Path | None,
     raw: dict[str, RawTable | None],
@@ -257,12 +240,9 @@ def _finish(
     truth: dict[str, Any] | None,
 ) -> ValidationReport:
     contract = get_contract()
-    file_names = {k: _where(v, k) for k, v in raw.items()}
+    file_names = {k: v.where if v is not None else k for k, v in raw.items()}
     tables, rows, present, ck = _typed_tables(raw, contract, problems, file_names)
-    structural = bool(problems.errors)
-    if not structural or all(
-        p.code not in ("missing_column", "missing_table") for p in problems.errors
-    ):
+    if all(p.code not in ("missing_column", "missing_table") for p in problems.errors):
         check_foreign_keys(ck, contract, tables, rows, present)
         if "awards" in present:
             check_awards(ck, contract, tables, rows, present)
@@ -369,7 +349,7 @@ def dataset_from_frames(
     raw: dict[str, RawTable | None] = {}
     for name, df in frames.items():
         df = df.reset_index(drop=True)
-        raw[name] = RawTable(name, Path(f"{name}"), None, df, np.arange(2, len(df) + 2))
+        raw[name] = RawTable(name, Path(name), None, df, np.arange(2, len(df) + 2))
     report = _finish(source, raw, ProblemList(), {}, truth)
     if not report.ok:
         raise DataError(

@@ -63,8 +63,6 @@ def _nfkc(x: str) -> str:
 
 def _as_text(s: pd.Series) -> pd.Series:
     """Cells as stripped strings, with NA for blanks."""
-    if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
-        s = s.astype("str")
     t = s.astype("str").str.strip()
     blank = t.isna() | t.str.lower().isin(MISSING_TOKENS)
     return t.mask(blank)
@@ -72,9 +70,11 @@ def _as_text(s: pd.Series) -> pd.Series:
 
 def is_blank(s: pd.Series) -> pd.Series:
     """Mask of empty cells (NA, whitespace or a missing token such as ``-``)."""
-    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
-        return s.isna()
-    if pd.api.types.is_bool_dtype(s):
+    if (
+        pd.api.types.is_numeric_dtype(s)
+        or pd.api.types.is_datetime64_any_dtype(s)
+        or pd.api.types.is_bool_dtype(s)
+    ):
         return s.isna()
     return _as_text(s).isna()
 
@@ -107,9 +107,7 @@ def _numeric(s: pd.Series, *, percent: bool) -> tuple[pd.Series, pd.Series]:
     out = pd.to_numeric(t, errors="coerce").astype("float64")
     need = out.isna() & t.notna()
     if need.any():
-        fixed = {}
-        for v in pd.unique(t[need]):
-            fixed[v] = _clean_number(v, percent=percent)
+        fixed = {v: _clean_number(v, percent=percent) for v in pd.unique(t[need])}
         out.loc[need] = t[need].map(fixed).astype("float64")
     bad = out.isna() & t.notna()
     return out, bad
@@ -204,18 +202,21 @@ def _ids(s: pd.Series, *, text: bool = False) -> tuple[pd.Series, pd.Series]:
     return t.astype("str"), pd.Series(False, index=s.index)
 
 
+def _enum_lookup(col: Column) -> dict[str, str]:
+    """Normalised spelling (allowed value or alias) → allowed value."""
+    lookup = {_nfkc(v).lower(): v for v in col.values or ()}
+    lookup.update({_nfkc(k).lower(): v for k, v in col.value_aliases.items()})
+    return lookup
+
+
 def _enum(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     t, _ = _ids(s) if not pd.api.types.is_string_dtype(s) else (_as_text(s), None)
-    allowed = {v: v for v in col.values or ()}
-    lookup = {_nfkc(k).lower(): v for k, v in allowed.items()}
-    lookup.update({_nfkc(k).lower(): v for k, v in col.value_aliases.items()})
-    uniq = pd.unique(t.dropna())
-    mapping = {}
-    for v in uniq:
-        if v in allowed:
-            mapping[v] = v
-        else:
-            mapping[v] = lookup.get(_nfkc(v).lower())
+    allowed = set(col.values or ())
+    lookup = _enum_lookup(col)
+    mapping = {
+        v: v if v in allowed else lookup.get(_nfkc(v).lower())
+        for v in pd.unique(t.dropna())
+    }
     out = t.map(mapping)
     if "" in col.value_aliases:  # blank means a default value (e.g. sf_level none)
         out = out.where(t.notna(), col.value_aliases[""])
@@ -277,10 +278,7 @@ def _cell(x: str, col: Column, lookup: dict[str, str] | None):
 
 
 def _parse_small(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
-    lookup = None
-    if col.type == "enum":
-        lookup = {_nfkc(k).lower(): k for k in col.values or ()}
-        lookup.update({_nfkc(k).lower(): v for k, v in col.value_aliases.items()})
+    lookup = _enum_lookup(col) if col.type == "enum" else None
     vals, bad = [], []
     for v in s.tolist():
         if isinstance(v, (pd.Timestamp, datetime)) and col.type == "date":
@@ -329,6 +327,18 @@ def _parse_small(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     return out, pd.Series(bad, index=idx, dtype=bool)
 
 
+#: Problem code for the cells of each column type that fail to parse.
+_CODES = {
+    "money": "type_number",
+    "float": "type_number",
+    "int": "type_integer",
+    "date": "type_date",
+    "bool": "type_bool",
+    "enum": "enum",
+    "uscc": "uscc",
+}
+
+
 def parse_column(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
     """Parse one column to its contract dtype.
 
@@ -345,38 +355,25 @@ def parse_column(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
         Typed series; mask of non-empty cells that failed; the rule code for them.
     """
     kind = col.type
-    code = {
-        "money": "type_number",
-        "float": "type_number",
-        "int": "type_integer",
-        "date": "type_date",
-        "bool": "type_bool",
-        "enum": "enum",
-        "uscc": "uscc",
-    }
+    code = _CODES.get(kind, "type_text")
     if len(s) <= SMALL:
         v, bad = _parse_small(s, col)
-        return v, bad, code.get(kind, "type_text")
-    if kind in ("money", "float"):
+    elif kind in ("money", "float"):
         v, bad = _numeric(s, percent=col.unit == "%")
-        return v, bad, "type_number"
-    if kind == "int":
+    elif kind == "int":
         v, bad = _numeric(s, percent=False)
         frac = v.notna() & (v != np.floor(v.fillna(0)))
-        v = v.mask(frac)
-        out = v.round().astype("Int64")
-        return out, bad | frac, "type_integer"
-    if kind == "date":
+        v = v.mask(frac).round().astype("Int64")
+        bad = bad | frac
+    elif kind == "date":
         v, bad = _dates(s)
-        return v, bad, "type_date"
-    if kind == "bool":
+    elif kind == "bool":
         v, bad = _bools(s)
-        return v, bad, "type_bool"
-    if kind == "enum":
+    elif kind == "enum":
         v, bad = _enum(s, col)
-        return v, bad, "enum"
-    if kind == "uscc":
-        v, _ = _ids(s)
-        return v.str.upper(), pd.Series(False, index=s.index), "uscc"
-    v, bad = _ids(s, text=kind == "str")
-    return v, bad, "type_text"
+    elif kind == "uscc":
+        v, bad = _ids(s)
+        v = v.str.upper()
+    else:
+        v, bad = _ids(s, text=kind == "str")
+    return v, bad, code

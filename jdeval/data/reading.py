@@ -47,7 +47,12 @@ class RawTable:
 
     @property
     def where(self) -> str:
-        return f"{self.file.name}#{self.sheet}" if self.sheet else self.file.name
+        return _where(self.file, self.sheet)
+
+
+def _where(file: Path, sheet: str | None) -> str:
+    """How a problem names its input: ``file.csv`` or ``book.xlsx#sheet``."""
+    return f"{file.name}#{sheet}" if sheet else file.name
 
 
 # --------------------------------------------------------------------- discovery
@@ -219,6 +224,12 @@ def decode_bytes(
         return None
 
 
+def _empty_file(problems: ProblemList, file: Path, table: str) -> None:
+    problems.error(
+        "empty_file", "文件为空", "The file is empty", file=file.name, table=table
+    )
+
+
 def _sniff_delimiter(text: str) -> str:
     first = text[:20000].split("\n", 5)[:5]
     best, count = ",", -1
@@ -234,13 +245,7 @@ def _read_csv_grid(
 ) -> pd.DataFrame | None:
     data = path.read_bytes()
     if not data.strip():
-        problems.error(
-            "empty_file",
-            "文件为空",
-            "The file is empty",
-            file=path.name,
-            table=table,
-        )
+        _empty_file(problems, path, table)
         return None
     text = decode_bytes(data, path.name, problems, table)
     if text is None:
@@ -249,7 +254,7 @@ def _read_csv_grid(
         text = text[1:]
     sep = _sniff_delimiter(text)
     if len(data) > _ARROW_MIN_BYTES:
-        grid = _read_with_arrow(text if enc_is_not_utf8(data) else data, sep)
+        grid = _read_with_arrow(text, sep)
         if grid is not None:
             return grid
     try:
@@ -262,12 +267,10 @@ def _read_csv_grid(
             skip_blank_lines=False,
             engine="c",
         )
-    except pd.errors.ParserError as exc:
-        grid = _read_ragged(text, sep, path, problems, table, exc)
+    except pd.errors.ParserError:
+        grid = _read_ragged(text, sep)
     except pd.errors.EmptyDataError:
-        problems.error(
-            "empty_file", "文件为空", "The file is empty", file=path.name, table=table
-        )
+        _empty_file(problems, path, table)
         return None
     return grid
 
@@ -275,25 +278,12 @@ def _read_csv_grid(
 _ARROW_MIN_BYTES = 4_000_000
 
 
-def enc_is_not_utf8(data: bytes) -> bool:
-    """Whether ``data`` must be re-encoded before the Arrow reader sees it."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return True
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
-
-
-def _read_with_arrow(src: str | bytes, sep: str) -> pd.DataFrame | None:
+def _read_with_arrow(text: str, sep: str) -> pd.DataFrame | None:
     """Fast reader for large, regular files; ``None`` to fall back to pandas."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    data = src.encode("utf-8") if isinstance(src, str) else src
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data = text.encode("utf-8")
     first = data[: data.find(b"\n")].decode("utf-8", errors="replace")
     names = [f"c{i}" for i in range(len(next(csv.reader([first], delimiter=sep))))]
     try:
@@ -315,7 +305,7 @@ def _read_with_arrow(src: str | bytes, sep: str) -> pd.DataFrame | None:
     return df
 
 
-def _read_ragged(text, sep, path, problems, table, exc) -> pd.DataFrame:
+def _read_ragged(text: str, sep: str) -> pd.DataFrame:
     """Rows of unequal length (title rows, unquoted commas): read all, pad to the widest.
 
     Cells beyond the header are reported by :func:`_frame_from_grid`.
@@ -370,8 +360,8 @@ def _excel_cell(v) -> str:
 
 
 # --------------------------------------------------------------------- headers
-def _find_header(grid: pd.DataFrame, t: Table) -> tuple[int, int]:
-    hmap = t.header_map()
+def _find_header(grid: pd.DataFrame, hmap: dict[str, str]) -> tuple[int, int]:
+    """Row among the first ones with the most known headers, and that number."""
     best, best_n = 0, -1
     for i in range(min(_HEADER_SCAN_ROWS, len(grid))):
         n = sum(1 for v in grid.iloc[i] if normalize_header(v) in hmap)
@@ -383,8 +373,9 @@ def _find_header(grid: pd.DataFrame, t: Table) -> tuple[int, int]:
 def _frame_from_grid(
     grid: pd.DataFrame, t: Table, file: Path, sheet: str | None, problems: ProblemList
 ) -> RawTable | None:
-    where = f"{file.name}#{sheet}" if sheet else file.name
-    h, n_match = _find_header(grid, t)
+    where = _where(file, sheet)
+    hmap = t.header_map()
+    h, n_match = _find_header(grid, hmap)
     if n_match <= 0:
         problems.error(
             "no_header",
@@ -405,7 +396,6 @@ def _frame_from_grid(
             table=t.name,
             row=h + 1,
         )
-    hmap = t.header_map()
     header = list(grid.iloc[h])
     named = [j for j, raw in enumerate(header) if normalize_header(raw)]
     width = named[-1] + 1 if named else 0
@@ -526,8 +516,6 @@ def read_table_file(
     if grid is None:
         return None
     if grid.empty:
-        problems.error(
-            "empty_file", "文件为空", "The file is empty", file=file.name, table=name
-        )
+        _empty_file(problems, file, name)
         return None
     return _frame_from_grid(grid, t, file, sheet, problems)

@@ -22,6 +22,7 @@ a final problem then states how many more there are.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,28 @@ class Checker:
         for r, v in zip(rows, values):
             self.add(severity, code, zh, en, table=table, row=r, column=column, value=v)
 
+    def flag(
+        self, severity, code, zh, en, *, table, rows, mask, column=None, values=None
+    ):
+        """Add one problem per row where ``mask`` is true.
+
+        ``rows`` (user row numbers) and ``values`` (shown values, or ``None``) cover
+        every row of the table; ``mask`` selects the flagged ones.
+        """
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        self.many(
+            severity,
+            code,
+            zh,
+            en,
+            table=table,
+            rows=rows[mask],
+            column=column,
+            values=None if values is None else values[mask].tolist(),
+        )
+
     def finish(self) -> list[Problem]:
         out = list(self.items)
         for (table, column, code, severity), n in self._count.items():
@@ -117,29 +140,34 @@ class Checker:
         return out
 
 
-def _rows(rownums: np.ndarray, mask) -> np.ndarray:
-    return rownums[np.asarray(mask, dtype=bool)]
-
-
 def check_columns(
-    ck: Checker, contract: Contract, name: str, df: pd.DataFrame, rows
+    ck: Checker,
+    contract: Contract,
+    name: str,
+    df: pd.DataFrame,
+    rows,
+    skip: Collection[str] = (),
 ) -> None:
-    """Required values, ranges, enum and USCC rules of one table."""
+    """Required values, ranges, enum and USCC rules of one table.
+
+    Columns in ``skip`` (absent from the input, already reported) are not checked.
+    """
     t = contract[name]
     for col in t.columns.values():
+        if col.name in skip:
+            continue
         s = df[col.name]
         if not col.nullable:
-            miss = s.isna().to_numpy()
-            if miss.any():
-                ck.many(
-                    "error",
-                    "missing_value",
-                    f"{col.zh}（{col.name}）不能为空",
-                    f"{col.name} ({col.en}) must not be empty",
-                    table=name,
-                    rows=_rows(rows, miss),
-                    column=col.name,
-                )
+            ck.flag(
+                "error",
+                "missing_value",
+                f"{col.zh}（{col.name}）不能为空",
+                f"{col.name} ({col.en}) must not be empty",
+                table=name,
+                rows=rows,
+                mask=s.isna().to_numpy(),
+                column=col.name,
+            )
         if col.type in ("money", "float", "int") and (
             col.min is not None or col.max is not None
         ):
@@ -148,61 +176,58 @@ def check_columns(
             high = (v > col.max).fillna(False).to_numpy() if col.max is not None else 0
             if col.name == "first_award_year":
                 low = ((v != 0) & (v < contract.year_min)).fillna(False).to_numpy()
-            bad = np.asarray(low | high, dtype=bool)
-            if bad.any():
-                if col.type == "money" and np.any(low):
-                    zh, en, code = (
-                        f"{col.zh}不能为负数",
-                        f"{col.name} must not be negative",
-                        "negative",
-                    )
-                else:
-                    rng = f"{col.min if col.min is not None else ''}–{col.max if col.max is not None else ''}"
-                    zh, en, code = (
-                        f"{col.zh}超出允许范围 {rng}",
-                        f"{col.name} outside the allowed range {rng}",
-                        "range",
-                    )
-                ck.many(
-                    "error",
-                    code,
-                    zh,
-                    en,
-                    table=name,
-                    rows=_rows(rows, bad),
-                    column=col.name,
-                    values=s[bad].tolist(),
+            if col.type == "money" and np.any(low):
+                zh, en, code = (
+                    f"{col.zh}不能为负数",
+                    f"{col.name} must not be negative",
+                    "negative",
                 )
+            else:
+                rng = f"{col.min if col.min is not None else ''}–{col.max if col.max is not None else ''}"
+                zh, en, code = (
+                    f"{col.zh}超出允许范围 {rng}",
+                    f"{col.name} outside the allowed range {rng}",
+                    "range",
+                )
+            ck.flag(
+                "error",
+                code,
+                zh,
+                en,
+                table=name,
+                rows=rows,
+                mask=low | high,
+                column=col.name,
+                values=s,
+            )
         if col.type == "date":
             lo, hi = pd.Timestamp(contract.date_min), pd.Timestamp(contract.date_max)
-            bad = ((s < lo) | (s > hi)).fillna(False).to_numpy()
-            if bad.any():
-                ck.many(
-                    "error",
-                    "date_range",
-                    f"{col.zh}超出合理日期范围 {contract.date_min} 至 {contract.date_max}",
-                    f"{col.name} outside {contract.date_min} … {contract.date_max}",
-                    table=name,
-                    rows=_rows(rows, bad),
-                    column=col.name,
-                    values=s[bad].tolist(),
-                )
+            ck.flag(
+                "error",
+                "date_range",
+                f"{col.zh}超出合理日期范围 {contract.date_min} 至 {contract.date_max}",
+                f"{col.name} outside {contract.date_min} … {contract.date_max}",
+                table=name,
+                rows=rows,
+                mask=((s < lo) | (s > hi)).fillna(False).to_numpy(),
+                column=col.name,
+                values=s,
+            )
         if col.type == "uscc":
             vals = s.to_numpy(dtype=object)
             present = np.array([isinstance(v, str) for v in vals], bool)
-            bad = present & ~valid_uscc_mask(vals)
-            if bad.any():
-                ck.many(
-                    "error",
-                    "uscc",
-                    "统一社会信用代码无效（应为 18 位且校验码符合 GB 32100-2015）",
-                    "Invalid unified social credit code (18 characters with a GB "
-                    "32100-2015 check digit)",
-                    table=name,
-                    rows=_rows(rows, bad),
-                    column=col.name,
-                    values=vals[bad].tolist(),
-                )
+            ck.flag(
+                "error",
+                "uscc",
+                "统一社会信用代码无效（应为 18 位且校验码符合 GB 32100-2015）",
+                "Invalid unified social credit code (18 characters with a GB "
+                "32100-2015 check digit)",
+                table=name,
+                rows=rows,
+                mask=present & ~valid_uscc_mask(vals),
+                column=col.name,
+                values=vals,
+            )
 
 
 def check_primary_key(ck: Checker, contract: Contract, name: str, df, rows) -> None:
@@ -256,18 +281,17 @@ def check_foreign_keys(
             if ref_t not in present or df.empty:
                 continue
             s = df[col.name]
-            bad = s.notna().to_numpy() & ~_isin(s, tables[ref_t][ref_c].dropna())
-            if bad.any():
-                ck.many(
-                    "error",
-                    "fk",
-                    f"{col.zh} 在 {ref_t} 表中不存在（外键 {col.fk}）",
-                    f"{col.name} not found in table {ref_t} (foreign key {col.fk})",
-                    table=name,
-                    rows=_rows(rows[name], bad),
-                    column=col.name,
-                    values=s[bad].tolist(),
-                )
+            ck.flag(
+                "error",
+                "fk",
+                f"{col.zh} 在 {ref_t} 表中不存在（外键 {col.fk}）",
+                f"{col.name} not found in table {ref_t} (foreign key {col.fk})",
+                table=name,
+                rows=rows[name],
+                mask=s.notna().to_numpy() & ~_isin(s, tables[ref_t][ref_c].dropna()),
+                column=col.name,
+                values=s,
+            )
 
 
 def check_awards(
@@ -300,94 +324,84 @@ def check_awards(
         upd = cur.notna()
         prev_val = prev_val.where(~upd, cur)
         prev_name = prev_name.where(~upd, c)
-    over = (a["disbursed_amount"] > a["approved_amount"]).fillna(False).to_numpy()
-    if over.any():
-        ck.many(
-            "error",
-            "disbursed_gt_approved",
-            "已拨付金额大于核定补贴金额",
-            "disbursed_amount exceeds approved_amount",
-            table="awards",
-            rows=_rows(r, over),
-            column="disbursed_amount",
-            values=a.loc[over, "disbursed_amount"].tolist(),
-        )
+    ck.flag(
+        "error",
+        "disbursed_gt_approved",
+        "已拨付金额大于核定补贴金额",
+        "disbursed_amount exceeds approved_amount",
+        table="awards",
+        rows=r,
+        mask=(a["disbursed_amount"] > a["approved_amount"]).fillna(False).to_numpy(),
+        column="disbursed_amount",
+        values=a["disbursed_amount"],
+    )
     for btype, col in (("enterprise", "firm_id"), ("provider", "provider_id")):
-        miss = (
-            ((a["beneficiary_type"] == btype) & a[col].isna()).fillna(False).to_numpy()
+        ck.flag(
+            "error",
+            "missing_value",
+            f"受益主体为 {btype} 时 {col} 不能为空",
+            f"{col} is required when beneficiary_type is {btype}",
+            table="awards",
+            rows=r,
+            mask=((a["beneficiary_type"] == btype) & a[col].isna())
+            .fillna(False)
+            .to_numpy(),
+            column=col,
         )
-        if miss.any():
-            ck.many(
-                "error",
-                "missing_value",
-                f"受益主体为 {btype} 时 {col} 不能为空",
-                f"{col} is required when beneficiary_type is {btype}",
-                table="awards",
-                rows=_rows(r, miss),
-                column=col,
-            )
 
     # findings on approved awards
     ok = a["status"].isin(APPROVED_STATUSES).fillna(False).to_numpy()
     caps = a["category"].map(contract.caps())
     cap = a["cap_amount"].fillna(caps)
-    over_cap = ok & (a["approved_amount"] > cap).fillna(False).to_numpy()
-    if over_cap.any():
-        ck.many(
-            "finding",
-            "over_cap",
-            "核定补贴金额超过该类别补贴标准/上限",
-            "approved_amount exceeds the category cap",
-            table="awards",
-            rows=_rows(r, over_cap),
-            column="approved_amount",
-            values=a.loc[over_cap, "approved_amount"].tolist(),
-        )
-    diag_fee = (
-        ok
+    ck.flag(
+        "finding",
+        "over_cap",
+        "核定补贴金额超过该类别补贴标准/上限",
+        "approved_amount exceeds the category cap",
+        table="awards",
+        rows=r,
+        mask=ok & (a["approved_amount"] > cap).fillna(False).to_numpy(),
+        column="approved_amount",
+        values=a["approved_amount"],
+    )
+    ck.flag(
+        "finding",
+        "over_eligible_cost",
+        "诊断补贴超过实际支付的诊断费用",
+        "DIAG award exceeds the diagnosis fee paid",
+        table="awards",
+        rows=r,
+        mask=ok
         & ((a["category"] == "DIAG") & (a["approved_amount"] > a["eligible_cost"]))
         .fillna(False)
-        .to_numpy()
+        .to_numpy(),
+        column="approved_amount",
+        values=a["approved_amount"],
     )
-    if diag_fee.any():
-        ck.many(
-            "finding",
-            "over_eligible_cost",
-            "诊断补贴超过实际支付的诊断费用",
-            "DIAG award exceeds the diagnosis fee paid",
-            table="awards",
-            rows=_rows(r, diag_fee),
-            column="approved_amount",
-            values=a.loc[diag_fee, "approved_amount"].tolist(),
-        )
     for flag, (zh, en) in _O2.items():
-        bad = ok & a[flag].eq(False).fillna(False).to_numpy()
-        if bad.any():
-            ck.many(
-                "finding",
-                f"o2_{flag}",
-                f"补贴审核不规范：{zh}",
-                f"Review compliance: {en}",
-                table="awards",
-                rows=_rows(r, bad),
-                column=flag,
-            )
-    inconsistent = (
-        ok
+        ck.flag(
+            "finding",
+            f"o2_{flag}",
+            f"补贴审核不规范：{zh}",
+            f"Review compliance: {en}",
+            table="awards",
+            rows=r,
+            mask=ok & a[flag].eq(False).fillna(False).to_numpy(),
+            column=flag,
+        )
+    ck.flag(
+        "warning",
+        "flag_inconsistent",
+        "“金额未超标准”标记为是，但金额超过上限",
+        "amount_within_cap is true but the amount exceeds the cap",
+        table="awards",
+        rows=r,
+        mask=ok
         & (a["amount_within_cap"].eq(True) & (a["approved_amount"] > cap))
         .fillna(False)
-        .to_numpy()
+        .to_numpy(),
+        column="amount_within_cap",
     )
-    if inconsistent.any():
-        ck.many(
-            "warning",
-            "flag_inconsistent",
-            "“金额未超标准”标记为是，但金额超过上限",
-            "amount_within_cap is true but the amount exceeds the cap",
-            table="awards",
-            rows=_rows(r, inconsistent),
-            column="amount_within_cap",
-        )
     pub = a[["publicity_start", "publicity_end"]].notna().all(axis=1).to_numpy() & ok
     if pub.any():
         start = a.loc[pub, "publicity_start"].to_numpy().astype("datetime64[D]")
@@ -395,77 +409,67 @@ def check_awards(
         wd = np.busday_count(start, end + np.timedelta64(1, "D"))
         short = np.zeros(len(a), bool)
         short[np.flatnonzero(pub)[wd < contract.min_publicity_days]] = True
-        if short.any():
-            ck.many(
-                "finding",
-                "publicity_short",
-                f"公示期少于 {contract.min_publicity_days} 个工作日",
-                f"Publicity shorter than {contract.min_publicity_days} working days",
-                table="awards",
-                rows=_rows(r, short),
-                column="publicity_end",
-            )
-    lag = (a["disbursement_date"] - a["approval_date"]).dt.days
-    late = ok & (lag > contract.late_payment_days).fillna(False).to_numpy()
-    if late.any():
-        ck.many(
+        ck.flag(
             "finding",
-            "late_payment",
-            f"批准后超过 {contract.late_payment_days} 天才拨付",
-            f"Disbursed more than {contract.late_payment_days} days after approval",
+            "publicity_short",
+            f"公示期少于 {contract.min_publicity_days} 个工作日",
+            f"Publicity shorter than {contract.min_publicity_days} working days",
             table="awards",
-            rows=_rows(r, late),
-            column="disbursement_date",
-            values=lag[late].tolist(),
+            rows=r,
+            mask=short,
+            column="publicity_end",
         )
+    lag = (a["disbursement_date"] - a["approval_date"]).dt.days
+    ck.flag(
+        "finding",
+        "late_payment",
+        f"批准后超过 {contract.late_payment_days} 天才拨付",
+        f"Disbursed more than {contract.late_payment_days} days after approval",
+        table="awards",
+        rows=r,
+        mask=ok & (lag > contract.late_payment_days).fillna(False).to_numpy(),
+        column="disbursement_date",
+        values=lag,
+    )
     latest = pd.concat([a[c] for c in AWARD_DATE_ORDER]).max()
     if pd.notna(latest):
         waiting = (latest - a["approval_date"]).dt.days
-        overdue = (
-            ok
+        ck.flag(
+            "finding",
+            "undisbursed_overdue",
+            f"批准超过 {contract.late_payment_days} 天仍未拨付",
+            f"Still not disbursed more than {contract.late_payment_days} days after "
+            "approval",
+            table="awards",
+            rows=r,
+            mask=ok
             & (a["disbursement_date"].isna() & (waiting > contract.late_payment_days))
             .fillna(False)
-            .to_numpy()
+            .to_numpy(),
+            column="disbursement_date",
+            values=waiting,
         )
-        if overdue.any():
-            ck.many(
-                "finding",
-                "undisbursed_overdue",
-                f"批准超过 {contract.late_payment_days} 天仍未拨付",
-                f"Still not disbursed more than {contract.late_payment_days} days after "
-                "approval",
-                table="awards",
-                rows=_rows(r, overdue),
-                column="disbursement_date",
-                values=waiting[overdue].tolist(),
-            )
-    claw = (
-        a["clawback"].eq(True).fillna(False).to_numpy()
-        | (a["status"] == "clawed_back").fillna(False).to_numpy()
+    ck.flag(
+        "finding",
+        "clawback",
+        "补贴资金被追回",
+        "Subsidy clawed back",
+        table="awards",
+        rows=r,
+        mask=a["clawback"].eq(True).fillna(False).to_numpy()
+        | (a["status"] == "clawed_back").fillna(False).to_numpy(),
+        column="clawback",
     )
-    if claw.any():
-        ck.many(
-            "finding",
-            "clawback",
-            "补贴资金被追回",
-            "Subsidy clawed back",
-            table="awards",
-            rows=_rows(r, claw),
-            column="clawback",
-        )
-    objection = (
-        ok & a["publicity_objection_resolved"].eq(False).fillna(False).to_numpy()
+    ck.flag(
+        "finding",
+        "objection_unresolved",
+        "公示异议未处理",
+        "Publicity objection unresolved",
+        table="awards",
+        rows=r,
+        mask=ok & a["publicity_objection_resolved"].eq(False).fillna(False).to_numpy(),
+        column="publicity_objection_resolved",
     )
-    if objection.any():
-        ck.many(
-            "finding",
-            "objection_unresolved",
-            "公示异议未处理",
-            "Publicity objection unresolved",
-            table="awards",
-            rows=_rows(r, objection),
-            column="publicity_objection_resolved",
-        )
     if "firm_year" in present and not tables["firm_year"].empty:
         fy = tables["firm_year"]
         above = fy.set_index(["firm_id", "year"])["is_above_scale"]
@@ -489,17 +493,17 @@ def check_awards(
                     .to_numpy()
                 ]
             ] = True
-            if bad.any():
-                ck.many(
-                    "finding",
-                    "diag_not_above_scale",
-                    "诊断补贴企业在申报年度不是规上企业",
-                    "DIAG beneficiary not above designated size in the batch year",
-                    table="awards",
-                    rows=_rows(r, bad),
-                    column="firm_id",
-                    values=a.loc[bad, "firm_id"].tolist(),
-                )
+            ck.flag(
+                "finding",
+                "diag_not_above_scale",
+                "诊断补贴企业在申报年度不是规上企业",
+                "DIAG beneficiary not above designated size in the batch year",
+                table="awards",
+                rows=r,
+                mask=bad,
+                column="firm_id",
+                values=a["firm_id"],
+            )
 
 
 def check_other(
@@ -508,33 +512,31 @@ def check_other(
     """Rules of the remaining tables."""
     d = tables["diagnoses"]
     if not d.empty:
-        bad = (d["report_date"] < d["offline_diag_date"]).fillna(False).to_numpy()
-        if bad.any():
-            ck.many(
-                "error",
-                "date_order",
-                "诊断报告日期早于线下诊断日期",
-                "report_date is before offline_diag_date",
-                table="diagnoses",
-                rows=_rows(rows["diagnoses"], bad),
-                column="report_date",
-                values=d.loc[bad, "report_date"].tolist(),
-            )
+        ck.flag(
+            "error",
+            "date_order",
+            "诊断报告日期早于线下诊断日期",
+            "report_date is before offline_diag_date",
+            table="diagnoses",
+            rows=rows["diagnoses"],
+            mask=(d["report_date"] < d["offline_diag_date"]).fillna(False).to_numpy(),
+            column="report_date",
+            values=d["report_date"],
+        )
     f = tables["firms"]
     if not f.empty:
         div = pd.to_numeric(f["industry_div"], errors="coerce")
-        bad = (f["industry_div"].notna() & ~div.between(13, 43)).to_numpy()
-        if bad.any():
-            ck.many(
-                "finding",
-                "not_manufacturing",
-                "行业大类不在制造业 13–43 范围内，不符合申报条件",
-                "industry_div outside manufacturing 13–43 (not eligible)",
-                table="firms",
-                rows=_rows(rows["firms"], bad),
-                column="industry_div",
-                values=f.loc[bad, "industry_div"].tolist(),
-            )
+        ck.flag(
+            "finding",
+            "not_manufacturing",
+            "行业大类不在制造业 13–43 范围内，不符合申报条件",
+            "industry_div outside manufacturing 13–43 (not eligible)",
+            table="firms",
+            rows=rows["firms"],
+            mask=(f["industry_div"].notna() & ~div.between(13, 43)).to_numpy(),
+            column="industry_div",
+            values=f["industry_div"],
+        )
     fy = tables["firm_year"]
     a = tables["awards"]
     if not fy.empty and "awards" in present:

@@ -125,6 +125,7 @@ import pandas as pd
 import yaml
 
 from jdeval.data.contract import TABLE_ORDER, get_contract
+from jdeval.data.rules import APPROVED_STATUSES
 from jdeval.data.uscc import make_uscc
 
 __all__ = ["synthesize", "generate_tables", "SynthParams"]
@@ -144,13 +145,7 @@ O2_CHECKS = (
     "docs_complete",
     "no_duplicate_funding",
 )
-_PROCEDURAL = (
-    "expert_review_done",
-    "publicity_done",
-    "eligibility_ok",
-    "docs_complete",
-    "no_duplicate_funding",
-)
+_PROCEDURAL = tuple(c for c in O2_CHECKS if c != "amount_within_cap")
 _CATEGORY_MIX = {  # enterprise awards: share of funded firms' categories
     "DIAG": 0.40,
     "SF_DISTRICT": 0.24,
@@ -420,12 +415,6 @@ def _weighted_sample(rng, pool: np.ndarray, logw: np.ndarray, k: int) -> np.ndar
     return pool[np.sort(np.argpartition(-key, k - 1)[:k])]
 
 
-def _rand_dates(rng, start: date, end: date, n: int) -> np.ndarray:
-    span = (end - start).days
-    off = rng.integers(0, span + 1, size=n)
-    return np.datetime64(start) + off.astype("timedelta64[D]")
-
-
 # --------------------------------------------------------------------------- panel
 def _simulate_panel(rng, p: SynthParams, lat: dict[str, np.ndarray], tau: np.ndarray):
     """Simulate 2009–2025 for all firms under treatment intensity ``tau`` (n × T).
@@ -504,9 +493,7 @@ def _outcomes(w: dict[str, np.ndarray], revenue: np.ndarray) -> dict[str, np.nda
     }
 
 
-def _revenue(
-    rng, w: dict[str, np.ndarray], shocks: np.ndarray
-) -> tuple[np.ndarray, ...]:
+def _revenue(w: dict[str, np.ndarray], shocks: np.ndarray) -> tuple[np.ndarray, ...]:
     gross = np.round(
         (w["value_added"] + w["intermediate_inputs"]) * np.exp(shocks[0]), 2
     )
@@ -635,8 +622,8 @@ def generate_tables(
             r_panel.normal(-0.02, 0.03, size=tau.shape),
         ]
     )
-    gross0, revenue0 = _revenue(r_panel, w0, rev_shocks)
-    gross1, revenue1 = _revenue(r_panel, w1, rev_shocks)
+    _, revenue0 = _revenue(w0, rev_shocks)
+    gross1, revenue1 = _revenue(w1, rev_shocks)
     y0 = _outcomes(w0, revenue0)
     y1 = _outcomes(w1, revenue1)
 
@@ -712,8 +699,7 @@ def generate_tables(
     )
     diag_providers = providers.loc[
         providers["type"] == "市智能工厂评估诊断机构", "provider_id"
-    ]
-    diag_providers = diag_providers.to_numpy()
+    ].to_numpy()
 
     # ---- awards ----------------------------------------------------------
     awards, loans, award_truth = _make_awards(
@@ -1026,11 +1012,7 @@ def _make_awards(
             r["project_name"] = (
                 f"{nm} {get_contract().categories[r['category']]['zh']}项目"
             )
-            if r["_loan"] is not None and r["status"] in (
-                "approved",
-                "disbursed",
-                "clawed_back",
-            ):
+            if r["_loan"] is not None and r["status"] in APPROVED_STATUSES:
                 principal, rate, interest = r["_loan"]
                 loans.append(
                     {
@@ -1048,11 +1030,7 @@ def _make_awards(
                         "award_id": r["award_id"],
                     }
                 )
-        approved_rows = [
-            r
-            for r in year_rows
-            if r["status"] in ("approved", "disbursed", "clawed_back")
-        ]
+        approved_rows = [r for r in year_rows if r["status"] in APPROVED_STATUSES]
         capr = rates["cap_violation_rate"]
         exp_fail = float(
             np.mean(
@@ -1179,7 +1157,6 @@ def _make_diagnoses(
 
 def _make_recognitions(rng, p, n, awards, firm_ids, maturity, yrs):
     n_rec = _scaled(p.recognitions, n)
-    fidx = pd.Series(np.arange(len(firm_ids)), index=firm_ids)
     ok = awards["status"].isin(["approved", "disbursed"])
     rows = []
     issuers = {
@@ -1223,7 +1200,6 @@ def _make_recognitions(rng, p, n, awards, firm_ids, maturity, yrs):
                     "issuer": issuers[lv],
                 }
             )
-    del fidx
     df = pd.DataFrame(rows)
     df.insert(0, "rec_id", [f"R{i + 1:05d}" for i in range(len(df))])
     return df
@@ -1292,7 +1268,7 @@ def _make_survey(rng, awards):
 def _make_budget(awards, n_firms):
     """Budget per batch year: 3,000万元 (scaled with the number of firms), adjusted
     upwards when the approved total needs it; spending = disbursed amounts."""
-    ok = awards["status"].isin(["approved", "disbursed", "clawed_back"])
+    ok = awards["status"].isin(APPROVED_STATUSES)
     base = round(3000.0 * n_firms / 1200, -2)
     rows = []
     for y, recv in ((2023, 1.0), (2024, 0.98), (2025, 0.97)):

@@ -41,12 +41,7 @@ def uscc_check_char(first17: str) -> str:
 
 def is_valid_uscc(code: str) -> bool:
     """Whether ``code`` is an 18-character code with a correct check character."""
-    if not isinstance(code, str) or len(code) != 18:
-        return False
-    code = code.upper()
-    if any(c not in _VALUE for c in code):
-        return False
-    return uscc_check_char(code[:17]) == code[17]
+    return bool(valid_uscc_mask([code])[0])
 
 
 def org_code_check(first8: str) -> str:

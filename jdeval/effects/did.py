@@ -42,7 +42,13 @@ import pandas as pd
 from scipy import stats
 
 from jdeval.effects._did_boot import multiplier_bootstrap
-from jdeval.effects._did_prep import DidPanel, DidWarning, parse_xformla, prepare_panel
+from jdeval.effects._did_prep import (
+    DidPanel,
+    DidWarning,
+    _fmt,
+    parse_xformla,
+    prepare_panel,
+)
 from jdeval.effects._did_twobytwo import CellDesign
 from jdeval.effects.results import AggregateResult, EffectResult
 
@@ -128,7 +134,7 @@ class AttGtResult(EffectResult):
         inf = self.influence
         n = inf.shape[0]
         se = f["se"].to_numpy(dtype=float)
-        analytic_se = np.sqrt((inf**2).sum(axis=0)) / n
+        analytic_se = _analytic_se(inf, n)
         pre = np.flatnonzero(
             (f["group"].to_numpy() > f["time"].to_numpy())
             & np.isfinite(se)
@@ -339,8 +345,8 @@ def att_gt(
     n = panel.n
     frame = pd.DataFrame(
         {
-            "group": _orig(cells[:, 0], panel),
-            "time": _orig(cells[:, 1], panel),
+            "group": _int_if_whole(cells[:, 0]),
+            "time": _int_if_whole(cells[:, 1]),
             "estimate": cells[:, 2],
         }
     )
@@ -364,11 +370,7 @@ def att_gt(
     )
     z = stats.norm.ppf(1 - alp / 2)
     frame["se"] = se
-    frame["ci_low"] = frame["estimate"] - z * frame["se"]
-    frame["ci_high"] = frame["estimate"] + z * frame["se"]
-    if crit is not None:
-        frame["cband_low"] = frame["estimate"] - crit * frame["se"]
-        frame["cband_high"] = frame["estimate"] + crit * frame["se"]
+    _add_intervals(frame, z, crit)
     frame["post"] = frame["time"] >= frame["group"]
     return AttGtResult(
         frame=frame,
@@ -455,12 +457,6 @@ def _single_thread_blas():
     machine made the logit fits 3–4× slower.
     """
     return _blas_controller().limit(limits=1, user_api="blas")
-
-
-def _orig(v: np.ndarray, panel: DidPanel) -> np.ndarray:
-    if np.all(np.mod(v, 1) == 0):
-        return v.astype(np.int64)
-    return v
 
 
 def _estimate_cells(
@@ -557,7 +553,7 @@ def _design(panel, treated, ctrl_cohorts, xper, cur, pret, est_method, gv, beta0
     x = panel.x[xper][:, idx] if panel.x_time_varying else panel.x[:, idx]
     if d.sum() == 0 or d.sum() == len(d):
         warnings.warn(
-            f"ATT({_f(gv)},{_f(panel.tlist[cur])}) 无法估计：缺少处理组或对照组单位 / cannot be "
+            f"ATT({_fmt(gv)},{_fmt(panel.tlist[cur])}) 无法估计：缺少处理组或对照组单位 / cannot be "
             "estimated: no treated or no comparison units",
             DidWarning,
             stacklevel=4,
@@ -567,16 +563,11 @@ def _design(panel, treated, ctrl_cohorts, xper, cur, pret, est_method, gv, beta0
         return idx, CellDesign(d, x, est_method, beta0)
     except np.linalg.LinAlgError as exc:
         warnings.warn(
-            f"ATT({_f(gv)},{_f(panel.tlist[cur])}) 无法估计：{exc} / cannot be estimated: {exc}",
+            f"ATT({_fmt(gv)},{_fmt(panel.tlist[cur])}) 无法估计：{exc} / cannot be estimated: {exc}",
             DidWarning,
             stacklevel=4,
         )
         return idx, None
-
-
-def _f(v: float) -> str:
-    v = float(v)
-    return str(int(v)) if v.is_integer() else f"{v:g}"
 
 
 def _standard_errors(inf, cluster, n, bstrap, biters, alp, seed, bw):
@@ -589,7 +580,7 @@ def _standard_errors(inf, cluster, n, bstrap, biters, alp, seed, bw):
         )
         se = b["se"]
         crit = b["crit_val"]
-        analytic = np.sqrt((inf**2).sum(axis=0)) / n
+        analytic = _analytic_se(inf, n)
         se = np.where(analytic <= _TOL0, np.nan, se)
         zh, en = (
             ("聚类变量", "the cluster variable")
@@ -602,7 +593,7 @@ def _standard_errors(inf, cluster, n, bstrap, biters, alp, seed, bw):
         )
         return se, (None if not np.isfinite(crit) else float(crit)), text
     if cluster is None:
-        se = np.sqrt((inf**2).sum(axis=0)) / n
+        se = _analytic_se(inf, n)
         text = "影响函数解析标准误，按单位（企业）聚类 / analytic influence-function SE, clustered by firm"
     else:
         nc = int(cluster.max()) + 1
@@ -760,11 +751,7 @@ def _aggregate(
             psi_mat, cluster, n, bstrap, biters, alp, seed, bw
         )
         frame["se"] = se
-        frame["ci_low"] = frame["estimate"] - z * frame["se"]
-        frame["ci_high"] = frame["estimate"] + z * frame["se"]
-        if crit is not None:
-            frame["cband_low"] = frame["estimate"] - crit * frame["se"]
-            frame["cband_high"] = frame["estimate"] + crit * frame["se"]
+        _add_intervals(frame, z, crit)
         if key in frame:
             frame[key] = _int_if_whole(frame[key].to_numpy(dtype=float))
     else:
@@ -777,8 +764,7 @@ def _aggregate(
         frame = pd.DataFrame(
             {"term": ["ATT"], "estimate": [overall], "se": [float(o_se[0])]}
         )
-        frame["ci_low"] = frame["estimate"] - z * frame["se"]
-        frame["ci_high"] = frame["estimate"] + z * frame["se"]
+        _add_intervals(frame, z, None)
     p = res.params
     return AggregateResult(
         frame=frame,
@@ -797,7 +783,22 @@ def _aggregate(
     )
 
 
+def _add_intervals(frame: pd.DataFrame, z: float, crit: float | None) -> None:
+    """Add pointwise CIs (``z``) and, with a bootstrap ``crit``, the uniform band."""
+    frame["ci_low"] = frame["estimate"] - z * frame["se"]
+    frame["ci_high"] = frame["estimate"] + z * frame["se"]
+    if crit is not None:
+        frame["cband_low"] = frame["estimate"] - crit * frame["se"]
+        frame["cband_high"] = frame["estimate"] + crit * frame["se"]
+
+
+def _analytic_se(inf: np.ndarray, n: int) -> np.ndarray:
+    """Influence-function SE of each column of the ``n × k`` matrix ``inf``."""
+    return np.sqrt((inf**2).sum(axis=0)) / n
+
+
 def _int_if_whole(v: np.ndarray):
+    """Integer array if every value is whole (periods, cohorts), else ``v``."""
     if np.all(np.mod(v, 1) == 0):
         return v.astype(np.int64)
     return v

@@ -159,6 +159,7 @@ def event_study(
     rows = []
     weights_post: dict[str, float] = {}
     catt_rows = []
+    cell_g = {n: gg for gg, _, n in cells}
     for ev in event_times:
         if estimator == "twfe":
             name = _name(ev)
@@ -169,7 +170,6 @@ def event_study(
             names = [n for gg, e2, n in cells if e2 == ev and n in coef.index]
             if not names:
                 continue
-            cell_g = {n: gg for gg, e2, n in cells}
             cnt = np.array([counts[(cell_g[n], ev)] for n in names], float)
             w = pd.Series(cnt / cnt.sum(), index=names)
             for n_ in names:

@@ -21,11 +21,11 @@ disbursed enterprise award (the largest approved amount if several in that year)
 from __future__ import annotations
 
 import math
-import warnings
 
-import numpy as np
 import pandas as pd
 
+from jdeval.effects.results import normal_inference
+from jdeval.effects.robustness import _cs
 from jdeval.errors import DataError, ProblemList
 
 __all__ = ["heterogeneity", "first_award_category", "DIMENSIONS", "CATEGORY_ZH"]
@@ -76,35 +76,19 @@ def first_award_category(awards: pd.DataFrame) -> pd.Series:
 
 
 def _one_group(sub, *, yname, covariates, min_treated, alp):
-    from jdeval.effects.did import att_gt
-
     n_t = int(sub.loc[sub["first_award_year"] > 0, "firm_id"].nunique())
     use_x = bool(covariates) and n_t >= max(min_treated, 3 * (len(covariates) + 5))
-    kwargs = dict(
-        yname=yname,
-        tname="year",
-        idname="firm_id",
-        gname="first_award_year",
-        control_group="nevertreated",
-        alp=alp,
-        allow_unbalanced_panel=True,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            if use_x:
-                res = att_gt(
-                    sub,
-                    xformla="~ " + " + ".join(covariates),
-                    est_method="dr",
-                    **kwargs,
-                )
-            else:
-                res = att_gt(sub, est_method="reg", **kwargs)
-            agg = res.aggregate(type="simple")
-            return agg.overall_att, agg.overall_se, use_x, ""
-        except Exception as exc:  # noqa: BLE001 - report, don't crash the battery
-            return math.nan, math.nan, use_x, str(exc).splitlines()[0][:200]
+    try:
+        agg = _cs(
+            sub,
+            yname,
+            covariates=covariates if use_x else [],
+            control_group="nevertreated",
+            alp=alp,
+        ).aggregate(type="simple")
+        return agg.overall_att, agg.overall_se, use_x, ""
+    except Exception as exc:  # noqa: BLE001 - report, don't crash the battery
+        return math.nan, math.nan, use_x, str(exc).splitlines()[0][:200]
 
 
 def heterogeneity(
@@ -144,8 +128,6 @@ def heterogeneity(
         estimate, se, ci_low, ci_high, p_value, too_small, covariates_used,
         flag_zh, flag_en``.
     """
-    from scipy import stats
-
     by = list(by or DIMENSIONS)
     for b in by:
         if b not in DIMENSIONS:
@@ -168,7 +150,6 @@ def heterogeneity(
                 column=c,
             )
         problems.raise_if_errors(DataError, "无法做异质性分析 cannot split effects")
-    z = stats.norm.ppf(1 - alp / 2)
     controls = p.loc[p["first_award_year"] == 0]
     n_control = int(controls["firm_id"].nunique())
     rows = []
@@ -192,11 +173,6 @@ def heterogeneity(
                 fzh, fen = "无法估计：" + err, "could not estimate: " + err
             else:
                 fzh, fen = "", ""
-            pv = (
-                float(2 * stats.norm.sf(abs(est / se)))
-                if np.isfinite(se) and se > 0
-                else math.nan
-            )
             label = CATEGORY_ZH.get(str(val), str(val)) if dim == "category" else val
             rows.append(
                 {
@@ -206,11 +182,7 @@ def heterogeneity(
                     "group_zh": str(label),
                     "n_treated": n_t,
                     "n_control": n_control,
-                    "estimate": est,
-                    "se": se,
-                    "ci_low": est - z * se,
-                    "ci_high": est + z * se,
-                    "p_value": pv,
+                    **normal_inference(est, se, alp),
                     "too_small": small,
                     "covariates_used": used_x,
                     "flag_zh": fzh,

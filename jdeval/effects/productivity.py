@@ -290,7 +290,7 @@ class _AcfProblem:
                 fixed.append(_dummies(cell_codes))
             else:
                 fixed.append(_dummies(cell_codes + 1)[:, 1:])
-        self.fixed = np.column_stack(fixed) if fixed else np.empty((len(cur), 0))
+        self.fixed = np.column_stack(fixed)
         self.instruments = np.column_stack([self.k[cur], self.l[lag]])
         self.n_obs = len(cur)
         self.n_firms = len(np.unique(ids[cur]))

@@ -84,6 +84,25 @@ _KIND_ZH = {
 }
 
 
+def normal_p_value(est: float, se: float) -> float:
+    """Two-sided normal p-value of ``est / se`` (``nan`` without a positive SE)."""
+    if not np.isfinite(se) or se <= 0:
+        return math.nan
+    return float(2 * stats.norm.sf(abs(est / se)))
+
+
+def normal_inference(est: float, se: float, alp: float) -> dict[str, float]:
+    """``estimate, se, ci_low, ci_high, p_value`` of one normal estimate."""
+    z = stats.norm.ppf(1 - alp / 2)
+    return {
+        "estimate": est,
+        "se": se,
+        "ci_low": est - z * se,
+        "ci_high": est + z * se,
+        "p_value": normal_p_value(est, se),
+    }
+
+
 @dataclass
 class EffectResult:
     """Estimates of a policy effect in a tidy table, with an overall effect.
@@ -153,9 +172,7 @@ class EffectResult:
     @property
     def overall_p_value(self) -> float:
         """Two-sided normal p-value of the overall effect (``nan`` without SE)."""
-        if not np.isfinite(self.overall_se) or self.overall_se <= 0:
-            return math.nan
-        return float(2 * stats.norm.sf(abs(self.overall_att / self.overall_se)))
+        return normal_p_value(self.overall_att, self.overall_se)
 
     def to_frame(self) -> pd.DataFrame:
         """Return a copy of the tidy table of estimates."""

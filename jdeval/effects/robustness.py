@@ -35,12 +35,14 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from jdeval.effects.results import normal_inference
 
 __all__ = ["robustness", "robustness_text"]
 
 
-def _cs(panel, yname, *, covariates, control_group, alp, est_method="dr"):
+def _cs(panel, yname, *, covariates, control_group, alp):
+    """CS ATT(g,t) quietly: doubly robust with ``covariates``, else regression."""
     from jdeval.effects.did import att_gt
 
     kwargs = dict(
@@ -58,29 +60,18 @@ def _cs(panel, yname, *, covariates, control_group, alp, est_method="dr"):
             return att_gt(
                 panel,
                 xformla="~ " + " + ".join(covariates),
-                est_method=est_method,
+                est_method="dr",
                 **kwargs,
             )
         return att_gt(panel, est_method="reg", **kwargs)
 
 
-def _row(check, zh, en, est, se, alp, **extra):
-    z = stats.norm.ppf(1 - alp / 2)
-    p = (
-        float(2 * stats.norm.sf(abs(est / se)))
-        if np.isfinite(se) and se > 0
-        else math.nan
-    )
+def _row(check, zh, en, est, se, alp):
     return {
         "check": check,
         "check_zh": zh,
         "check_en": en,
-        "estimate": est,
-        "se": se,
-        "ci_low": est - z * se,
-        "ci_high": est + z * se,
-        "p_value": p,
-        **extra,
+        **normal_inference(est, se, alp),
     }
 
 
@@ -242,20 +233,20 @@ def robustness(
         )
     rows.append(r)
 
-    def overlap_row(check, zh, en, est, se, what_zh, what_en):
+    def overlap_row(check, zh, en, est, se):
         r = _row(check, zh, en, est, se, alp)
         ok = bool(np.isfinite(se) and r["ci_low"] <= hi_m and r["ci_high"] >= lo_m)
         r["passed"] = ok if np.isfinite(se) else None
         if r["passed"] is None:
-            r["text_zh"] = f"{what_zh}：无法估计。"
-            r["text_en"] = f"{what_en}: could not be estimated."
+            r["text_zh"] = f"{zh}：无法估计。"
+            r["text_en"] = f"{en}: could not be estimated."
         else:
-            r["text_zh"] = f"{what_zh}：估计为 {_fmt(est)}，" + (
+            r["text_zh"] = f"{zh}：估计为 {_fmt(est)}，" + (
                 "置信区间与主估计重叠，结论一致。"
                 if ok
                 else "置信区间与主估计不重叠，结论对该设定敏感。"
             )
-            r["text_en"] = f"{what_en}: {_fmt(est)}; " + (
+            r["text_en"] = f"{en}: {_fmt(est)}; " + (
                 "its CI overlaps the main one: consistent."
                 if ok
                 else "its CI does not overlap the main one: sensitive to this choice."
@@ -279,7 +270,7 @@ def robustness(
             est, se = a.overall_att, a.overall_se
         except Exception:  # noqa: BLE001
             est, se = math.nan, math.nan
-        rows.append(overlap_row(check, zh, en, est, se, zh, en))
+        rows.append(overlap_row(check, zh, en, est, se))
 
     for cohort in sorted(set(g[g > 0].tolist())):
         sub = d.loc[d["first_award_year"] != cohort]
@@ -296,7 +287,7 @@ def robustness(
             est, se = math.nan, math.nan
         zh = f"剔除 {cohort} 年批次"
         en = f"leave out the {cohort} cohort"
-        rows.append(overlap_row(f"leave_out_{cohort}", zh, en, est, se, zh, en))
+        rows.append(overlap_row(f"leave_out_{cohort}", zh, en, est, se))
 
     tw = twfe_result or twfe(
         d,

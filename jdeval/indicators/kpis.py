@@ -7,9 +7,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-
-def _bool(s: pd.Series) -> pd.Series:
-    return s.astype("boolean").fillna(False).astype(bool)
+from jdeval.indicators.checks import _bool
 
 
 def offline_diagnoses(ctx, *, min_output: float = 10000) -> tuple[float, str]:

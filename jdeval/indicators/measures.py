@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from jdeval.indicators import formulas as F
-from jdeval.indicators.checks import RULES, Check
+from jdeval.indicators.checks import RULES, Check, _bool, _year_of
 from jdeval.survey import analyse
-from jdeval.survey.population import approved_awards
+from jdeval.survey.likert import DEFAULT_POINTS
+from jdeval.survey.population import APPROVED_STATUSES, approved_awards
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Context:
         self.assessments = assessments
         self.policies = targets.policies
         self.statuses = tuple(
-            self.policies.get("approved_statuses") or ("approved", "disbursed")
+            self.policies.get("approved_statuses") or APPROVED_STATUSES
         )
         self._survey = None
         ed = self.policies.get("eval_date")
@@ -112,7 +113,7 @@ class Context:
             self._survey = analyse(
                 self.ds,
                 year=self.year,
-                points=s.get("points", (100, 80, 60, 40, 20)),
+                points=s.get("points", DEFAULT_POINTS),
                 overall_item=s.get("item", "Q0"),
                 min_n=s.get("min_n", 30),
                 min_share=s.get("min_share", 0.8),
@@ -231,7 +232,7 @@ def covered_firms(ctx: Context, ind: dict) -> Measurement:
     if fy is not None:
         above = fy.loc[
             (pd.to_numeric(fy["year"], errors="coerce") == ctx.year)
-            & fy["is_above_scale"].astype("boolean").fillna(False).astype(bool)
+            & _bool(fy["is_above_scale"])
         ]
         funded_above = a["firm_id"].isin(set(above["firm_id"]))
         details["n_above_scale"] = len(above)
@@ -253,6 +254,19 @@ def covered_firms(ctx: Context, ind: dict) -> Measurement:
     )
 
 
+def _misuse_events(ctx: Context, misuse_types) -> pd.DataFrame:
+    """Substantiated ``complaints_audit`` events of ``misuse_types`` in the year."""
+    ev = ctx.table("complaints_audit")
+    if not misuse_types or ev is None:
+        return pd.DataFrame()
+    m = (
+        ev["type"].astype("str").isin(list(misuse_types))
+        & _bool(ev["substantiated"])
+        & (_year_of(ev["date"]) == ctx.year)
+    )
+    return ev.loc[m]
+
+
 def award_compliance(
     ctx: Context, ind: dict, *, checks, misuse_types=(), statuses=None
 ) -> Measurement:
@@ -266,7 +280,7 @@ def award_compliance(
         for c in checks
     }
     ok = pd.DataFrame(
-        {c: a[c].astype("boolean").fillna(False).astype(bool) for c in cols},
+        {c: _bool(a[c]) for c in cols},
         index=a.index,
     )
     passed = ok.all(axis=1)
@@ -284,17 +298,9 @@ def award_compliance(
     share = float(passed.mean())
     cap = None
     reasons = []
-    misuse = pd.DataFrame()
-    ev = ctx.table("complaints_audit")
-    if misuse_types and ev is not None:
-        m = (
-            ev["type"].astype("str").isin(list(misuse_types))
-            & ev["substantiated"].astype("boolean").fillna(False).astype(bool)
-            & (pd.to_datetime(ev["date"], errors="coerce").dt.year == ctx.year)
-        )
-        misuse = ev.loc[m]
-        if not misuse.empty:
-            cap = float(ctx.policies.get("misuse_cap", 0.59))
+    misuse = _misuse_events(ctx, misuse_types)
+    if not misuse.empty:
+        cap = float(ctx.policies.get("misuse_cap", 0.59))
     rating = F.checklist(
         [share], cap=cap, achieved=ctx.tiers["achieved"], partial=ctx.tiers["partial"]
     )
@@ -552,19 +558,12 @@ def checklist(ctx: Context, ind: dict, *, misuse_types=(), misuse_f=0.0) -> Meas
     items = pd.DataFrame(rows)
     cap = None
     reasons = []
-    ev = ctx.table("complaints_audit")
-    if misuse_types and ev is not None:
-        m = (
-            ev["type"].astype("str").isin(list(misuse_types))
-            & ev["substantiated"].astype("boolean").fillna(False).astype(bool)
-            & (pd.to_datetime(ev["date"], errors="coerce").dt.year == ctx.year)
+    misuse = _misuse_events(ctx, misuse_types)
+    if not misuse.empty:
+        cap = float(misuse_f)
+        reasons.append(
+            f"当年查实{'、'.join(misuse_types)}事项{len(misuse)}件，得分率按{cap:.0%}计"
         )
-        if m.any():
-            cap = float(misuse_f)
-            reasons.append(
-                f"当年查实{'、'.join(misuse_types)}事项{int(m.sum())}件，得分率按"
-                f"{cap:.0%}计"
-            )
     policy = ctx.policies.get("missing_assessment", "zero")
     t = ctx.tiers
     rating = F.checklist(

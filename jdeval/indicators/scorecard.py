@@ -17,6 +17,7 @@ import pandas as pd
 
 from jdeval.errors import ConfigError, ProblemList
 from jdeval.indicators import formulas as F
+from jdeval.indicators.checks import _bool
 from jdeval.indicators.kpis import compute_kpis
 from jdeval.indicators.measures import Context, Measurement, measure
 from jdeval.indicators.targets import SCHEMES, Targets, load_targets
@@ -209,7 +210,7 @@ class Scorecard:
         if fy is not None:
             above = fy.loc[
                 (pd.to_numeric(fy["year"], errors="coerce") == ctx.year)
-                & fy["is_above_scale"].astype("boolean").fillna(False).astype(bool),
+                & _bool(fy["is_above_scale"]),
                 "firm_id",
             ]
             out["n_above_scale"] = above.map(key).value_counts()
@@ -379,10 +380,9 @@ def _deviation(
     f: float,
     score: float,
     w: float,
-    tier: str,
-    flags: tuple[str, ...],
     na_policy: str = "redistribute",
 ) -> str:
+    tier, flags = m.rating.tier, m.rating.flags
     notable = {
         "over_target",
         "low_sample",
@@ -512,9 +512,7 @@ def evaluate(
                 if isinstance(ind.get("source"), dict)
                 else str(ind.get("source") or ""),
                 "rule": m.rule,
-                "deviation_reason": _deviation(
-                    ind, m, f, score, w, r.tier, r.flags, na_policy
-                ),
+                "deviation_reason": _deviation(ind, m, f, score, w, na_policy),
                 "level3_en": ind["level3_en"],
                 "kind": ind.get("kind"),
                 "direction": ind.get("direction"),

@@ -55,9 +55,15 @@ def load_yaml(path, *, what_zh: str, what_en: str) -> tuple[object, LineMap]:
             ConfigError, f"无法读取{what_zh} cannot read the {what_en}"
         )
     text = path.read_text(encoding="utf-8-sig")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+    loader = yaml.SafeLoader(text)
+    lines = LineMap()
+    data = None
+    try:  # one parse: line numbers from the node tree, then the data built from it
+        node = loader.get_single_node()
+        if node is not None:
+            # walk before constructing: construction flattens merge keys in place
+            _walk(node, (), lines)
+            data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -72,9 +78,8 @@ def load_yaml(path, *, what_zh: str, what_en: str) -> tuple[object, LineMap]:
         probs.raise_if_errors(
             ConfigError, f"{what_zh}格式错误 the {what_en} is not valid YAML"
         )
-    lines = LineMap()
-    if node is not None:
-        _walk(node, (), lines)
+    finally:
+        loader.dispose()
     return data, lines
 
 

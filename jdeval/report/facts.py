@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from jdeval.report import formats
+from jdeval.survey.population import APPROVED_STATUSES
 
 __all__ = [
     "APPROVED",
@@ -64,7 +65,7 @@ __all__ = [
     "town_labels",
 ]
 
-APPROVED: tuple[str, ...] = ("approved", "disbursed")
+APPROVED: tuple[str, ...] = APPROVED_STATUSES
 
 
 def _num(x: Any) -> float | None:

@@ -187,7 +187,7 @@ def _protected_table(pt: disclosure.ProtectedTable, caption: str, key: str) -> T
 
 
 # ----------------------------------------------------------------- scorecard views
-def _score_display(frame: pd.DataFrame, *, full: bool = False) -> pd.DataFrame:
+def _score_display(frame: pd.DataFrame) -> pd.DataFrame:
     """The score table (三 and 附件1): one row per 三级指标 plus the total."""
     cols = {
         "level1": "一级指标",
@@ -200,8 +200,6 @@ def _score_display(frame: pd.DataFrame, *, full: bool = False) -> pd.DataFrame:
         "score_rate": "得分率",
         "tier": "评定",
     }
-    if full:
-        cols.update({"source": "数据来源", "deviation_reason": "偏差原因"})
     f = frame.copy()
     for c in cols:
         if c not in f:
@@ -222,13 +220,6 @@ def _score_display(frame: pd.DataFrame, *, full: bool = False) -> pd.DataFrame:
             "评定": f["tier"].map(lambda v: "" if formats.is_missing(v) else str(v)),
         }
     )
-    if full:
-        out["数据来源"] = f["source"].map(
-            lambda v: "" if formats.is_missing(v) else str(v)
-        )
-        out["偏差原因"] = f["deviation_reason"].map(
-            lambda v: "" if formats.is_missing(v) else str(v)
-        )
     total_w = pd.to_numeric(f[wcol], errors="coerce").sum()
     total_s = pd.to_numeric(f["score"], errors="coerce").sum()
     row = {c: "" for c in out.columns}
@@ -241,6 +232,17 @@ def _score_display(frame: pd.DataFrame, *, full: bool = False) -> pd.DataFrame:
         }
     )
     return pd.concat([out, pd.DataFrame([row])], ignore_index=True)
+
+
+def _score_table(year: int, frame: pd.DataFrame, key: str) -> Table:
+    """The 评分表 of ``frame`` (in 三 and again in 附件1), with the N/A footnote."""
+    return Table(
+        f"{year}年度绩效评价评分表",
+        _score_display(frame),
+        key=key,
+        data=frame,
+        footnote=_NA_NOTE if _redistributed(frame) else "",
+    )
 
 
 def _weight_col(frame: pd.DataFrame) -> str:
@@ -400,15 +402,7 @@ def _ch3(inp: Inputs) -> list[Section]:
     for p in _render("zh/ch3.txt.j2", inp.ctx(level1=lv)):
         s.add(p)
     if fr is not None:
-        s.add(
-            Table(
-                f"{inp.year}年度绩效评价评分表",
-                _score_display(fr),
-                key="scores",
-                data=fr,
-                footnote=_NA_NOTE if _redistributed(fr) else "",
-            )
-        )
+        s.add(_score_table(inp.year, fr, "scores"))
         s.add(
             _fig(
                 charts.score_by_level(fr, title=None),
@@ -720,15 +714,7 @@ def _annexes(inp: Inputs) -> list[Section]:
     a1 = Section("annex1", "附件1 评分表", 0, page_break=True)
     fr = inp.scorecard_frame
     if fr is not None:
-        a1.add(
-            Table(
-                f"{inp.year}年度绩效评价评分表",
-                _score_display(fr),
-                key="scorecard_full",
-                data=fr,
-                footnote=_NA_NOTE if _redistributed(fr) else "",
-            )
-        )
+        a1.add(_score_table(inp.year, fr, "scorecard_full"))
         a1.add(Paragraph("各指标数据来源及偏差原因", "lead"))
         for it in f["indicators"]:
             parts = [

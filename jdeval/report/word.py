@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from jdeval.report.document import Figure, Paragraph, Report, Table
+from jdeval.report.export import _atomic_write
 from jdeval.report.html import table_rows
 
 __all__ = ["BODY_FONT", "HEADING_FONT", "write_docx"]
@@ -371,17 +370,5 @@ def _reproducible_zip(doc) -> bytes:
 def write_docx(report: Report, path: str | Path) -> Path:
     """Write ``report`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc = build_document(report)
-    data = _reproducible_zip(doc)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _atomic_write(path, _reproducible_zip(build_document(report)))
     return path

@@ -12,6 +12,7 @@ import pandas as pd
 
 from jdeval.survey.likert import (
     DEFAULT_POINTS,
+    LIKERT_ZH,
     cronbach_alpha,
     satisfaction_index,
     top2_rate,
@@ -138,8 +139,7 @@ class SurveyResult:
             },
         )
         out.index.name = "编号"
-        labels = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意"}
-        for k, zh in labels.items():
+        for k, zh in LIKERT_ZH.items():
             out[zh] = t[f"share_{k}"].map(_pct)
         return out
 
