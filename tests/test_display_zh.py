@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 import jdeval
-from jdeval.data import ensure_default_data
-
-
-@pytest.fixture(scope="module")
-def ds():
-    return jdeval.data.load(ensure_default_data())
 
 
 def test_dataset_summary_names_tables_in_chinese(ds):

@@ -4,14 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdeval.data import ensure_default_data, load
 from jdeval.effects.matching import logit_fit, propensity_match
 from jdeval.effects.outcomes import COVARIATES, build_panel
-
-
-@pytest.fixture(scope="module")
-def ds():
-    return load(ensure_default_data())
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdeval.data import ensure_default_data, load
 from jdeval.effects.outcomes import COVARIATES, OUTCOMES, build_panel, size_class
 from jdeval.errors import DataError
-
-
-@pytest.fixture(scope="module")
-def ds():
-    return load(ensure_default_data())
 
 
 @pytest.fixture(scope="module")

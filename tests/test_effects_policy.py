@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdeval.data import ensure_default_data, load
 from jdeval.effects.policy import policy_effects
 from jdeval.effects.twfe import twfe
 from jdeval.errors import DataError
@@ -31,11 +30,6 @@ SELECTED_LEVEL_OUTCOMES = [
     "digital_inv_share",
     "log_labour_productivity",
 ]
-
-
-@pytest.fixture(scope="module")
-def ds():
-    return load(ensure_default_data())
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdeval.data import ensure_default_data, load
 from jdeval.effects.outcomes import build_panel
 from jdeval.effects.productivity import estimate_tfp
 from jdeval.errors import DataError
-
-
-@pytest.fixture(scope="module")
-def ds():
-    return load(ensure_default_data())
 
 
 @pytest.fixture(scope="module")

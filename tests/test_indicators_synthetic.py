@@ -19,13 +19,6 @@ YEARS = (2023, 2024, 2025)
 
 
 @pytest.fixture(scope="module")
-def ds():
-    from jdeval.data import ensure_default_data, load
-
-    return load(ensure_default_data())
-
-
-@pytest.fixture(scope="module")
 def targets():
     return load_targets()
 
