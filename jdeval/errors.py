@@ -69,7 +69,8 @@ class Problem:
         loc = self.location()
         val = "" if self.value is None else f" [值 value={self.value!r}]"
         head = f"{_SEVERITY_ZH[self.severity]} {self.severity}"
-        return f"{head} ({loc}){val}: {self.message_zh} / {self.message_en}"
+        where = f" ({loc})" if loc else ""
+        return f"{head}{where}{val}: {self.message_zh} / {self.message_en}"
 
 
 class JdevalError(Exception):

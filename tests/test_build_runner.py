@@ -56,7 +56,10 @@ from pathlib import Path
 Path(out_dir or ".", "annual_report_%d.docx" % year).write_bytes(b"PK-not-a-real-docx")
 publish(total=87.456, grade="良", scheme="A", docx="annual_report_%d.docx" % year,
         effects=[{"outcome": "tfp", "outcome_zh": "全要素生产率", "estimate": 0.0412,
-                  "ci_low": 0.01, "ci_high": 0.07, "p_value": 0.01, "n_treated": 300}],
+                  "ci_low": 0.01, "ci_high": 0.07, "p_value": 0.01, "n_treated": 300},
+                 {"outcome_zh": "研发投入比重", "shown": "+2.11个百分点",
+                  "shown_ci": "+1.51至+2.70个百分点", "p_value_shown": "<0.001",
+                  "strength_zh": "证据明确", "n_treated_shown": "300"}],
         highlights=[["有效问卷 valid responses", "412"]])
 print("总分 total score:", 87.46)"""
 
@@ -143,7 +146,10 @@ def test_index_links_resolve_and_headline(suite):
     for t in targets:
         assert (out / t).is_file(), t
     assert "87.46" in text and "良" in text
-    assert "全要素生产率" in text and "0.041" in text and "[0.010, 0.070]" in text
+    # only the report's formatted effects are shown, never raw estimates/keys
+    assert "+2.11个百分点" in text and "+1.51至+2.70个百分点" in text
+    assert "证据明确" in text and "&lt;0.001" in text
+    assert "全要素生产率" not in text and "tfp" not in text and "0.041" not in text
     assert "有效问卷 valid responses" in text
 
 

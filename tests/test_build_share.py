@@ -206,3 +206,93 @@ def test_second_notebook_reads_what_the_first_computed(tmp_path):
     )
     assert (out / "calls.txt").read_text(encoding="utf-8") == "computed\n"
     assert not list(out.rglob("*.pkl")) and not (out / "_tasks").exists()
+
+
+class _FileReader:
+    """An analysis reading a file named by a keyword argument."""
+
+    calls = 0
+
+    def __call__(self, ds, *, path: str) -> str:
+        type(self).calls += 1
+        return Path(path).read_text(encoding="utf-8")
+
+
+def test_persistent_results_never_stale(monkeypatch, tmp_path):
+    """Kept across builds: the key covers the jdeval source and files passed by name,
+    and every call is recorded for the manifest."""
+    import json
+
+    from jdeval.build.share import ENV_SHARED_LOG
+
+    monkeypatch.setenv(ENV_CACHE, str(tmp_path / "cache"))
+    monkeypatch.setenv(ENV_SHARED_LOG, str(tmp_path / "calls.jsonl"))
+    monkeypatch.setenv("JDEVAL_CODE_VERSION", "v1")
+    fn, f = _FileReader(), tmp_path / "weights.yaml"
+    f.write_text("A: 10\n", encoding="utf-8")
+    assert shared(fn, _ds(), path=str(f)) == "A: 10\n"
+    assert shared(fn, _ds(), path=str(f)) == "A: 10\n" and fn.calls == 1
+    f.write_text("A: 15\n", encoding="utf-8")  # same name, new content
+    assert shared(fn, _ds(), path=str(f)) == "A: 15\n" and fn.calls == 2
+    monkeypatch.setenv("JDEVAL_CODE_VERSION", "v2")  # jdeval was edited
+    assert shared(fn, _ds(), path=str(f)) == "A: 15\n" and fn.calls == 3
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert [c["reused"] for c in calls] == [False, True, False, False]
+
+
+def test_loaded_data_are_shared_by_content(monkeypatch, tmp_path, ds):
+    import json
+    import shutil
+
+    from jdeval.build import load_data
+    from jdeval.build.share import ENV_SHARED_LOG
+
+    data = tmp_path / "data"
+    shutil.copytree(ds.source, data)
+    monkeypatch.setenv(ENV_CACHE, str(tmp_path / "cache"))
+    monkeypatch.setenv(ENV_SHARED_LOG, str(tmp_path / "calls.jsonl"))
+    first = load_data(data)
+    again = load_data(data)
+    for name, table in first.tables.items():
+        pd.testing.assert_frame_equal(again.tables[name], table)
+    (data / ".hidden").write_text("x", encoding="utf-8")  # not data: same key
+    load_data(data)
+    (data / "towns.csv").write_bytes((data / "towns.csv").read_bytes() + b"\n")
+    load_data(data)  # a data file changed: loaded again
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert [c["reused"] for c in calls] == [False, True, True, False]
+
+
+class _Mean:
+    """An analysis taking a DataFrame argument (counted)."""
+
+    calls = 0
+
+    def __call__(self, ds, *, frame: pd.DataFrame, base: object = None) -> float:
+        type(self).calls += 1
+        return float(frame["v"].mean())
+
+
+def test_object_arguments_count_by_content(monkeypatch, tmp_path):
+    """A DataFrame differing in a row its repr does not show is another key; a
+    result of another shared call counts by that call's key; an unpicklable
+    argument is never reused."""
+    monkeypatch.setenv(ENV_CACHE, str(tmp_path))
+    fn = _Mean()
+    big = pd.DataFrame({"v": [1.0] * 200})
+    assert shared(fn, _ds(), frame=big) == 1.0
+    changed = big.copy()
+    changed.loc[100, "v"] = 201.0  # hidden in the middle of the repr
+    assert repr(changed) == repr(big)
+    assert shared(fn, _ds(), frame=changed) == 2.0
+    assert shared(fn, _ds(), frame=big.copy()) == 1.0 and fn.calls == 2
+    counter = _Counter()
+    first = shared(counter, _ds(), year=2024)
+    assert shared(fn, _ds(), frame=big, base=first) == 1.0 and fn.calls == 3
+    assert shared(fn, _ds(), frame=big, base=first) == 1.0 and fn.calls == 3
+    other = shared(counter, _ds(5.0), year=2024)  # another upstream key
+    assert shared(fn, _ds(), frame=big, base=other) == 1.0 and fn.calls == 4
+    unpicklable = _FittedModel()
+    shared(fn, _ds(), frame=big, base=lambda: unpicklable)
+    shared(fn, _ds(), frame=big, base=lambda: unpicklable)
+    assert fn.calls == 6

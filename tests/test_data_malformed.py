@@ -28,6 +28,23 @@ def _base_frame(name: str) -> pd.DataFrame:
 
 def _build_xlsx(spec: dict, d: Path) -> None:
     contract = get_contract()
+    if "split" in spec:  # one sheet per batch year, file named after no table
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+        df = _base_frame(spec["split"])
+        for i, part in enumerate((df.iloc[:2], df.iloc[2:])):
+            ws = wb.create_sheet(f"{2023 + i}年")
+            ws.append(list(df.columns))
+            for row in part.itertuples(index=False):
+                ws.append(list(row))
+        wb.save(d / spec["workbook_name"])
+        return
+    if "many_sheets" in spec:
+        wb = openpyxl.Workbook()
+        for i in range(spec["many_sheets"] - 1):
+            wb.create_sheet(f"S{i}")
+        wb.save(d / "extra.xlsx")
+        return
     if "workbook" in spec:
         wb = openpyxl.Workbook()
         wb.remove(wb.active)
@@ -61,7 +78,28 @@ def _build_xlsx(spec: dict, d: Path) -> None:
                         for c, v in zip(df.columns, row)
                     ]
                 )
+            if spec.get("formula"):  # as scripts write them: no cached value
+                j = list(df.columns).index(spec["formula"]) + 1
+                letter = openpyxl.utils.get_column_letter(j)
+                for r in range(2, len(df) + 2):
+                    ws.cell(row=r, column=j, value=f"={letter}{r}*1")
         wb.save(d / f"{name}.xlsx")
+
+
+def _generate(spec: dict, d: Path) -> None:
+    """Inputs too large to commit: a million-column header, a very wide row."""
+    f = d / spec["file"]
+    if "wide_header" in spec:
+        f.write_text(
+            ",".join(f"c{i}" for i in range(spec["wide_header"])) + "\n1\n",
+            encoding="utf-8",
+        )
+    if "wide_row" in spec:
+        text = (HERE / "_base" / spec["file"]).read_text(encoding="utf-8")
+        pad = "\n" * 12  # below the rows searched for the header
+        f.write_text(
+            text + pad + "XX" + "," * spec["wide_row"] + "\n", encoding="utf-8"
+        )
 
 
 def _typed(table, column, v):
@@ -89,6 +127,8 @@ def _materialise(case: dict, tmp: Path) -> Path:
             shutil.copy(f, d / f.name)
     if "xlsx" in case:
         _build_xlsx(case["xlsx"], d)
+    if "generate" in case:
+        _generate(case["generate"], d)
     if "workbook" in case.get("xlsx", {}):
         return d / case["xlsx"]["workbook"]
     return d
@@ -172,6 +212,15 @@ def test_variants_parse_to_the_base_values(tmp_path):
     pd.testing.assert_frame_equal(ds.firm_year, base.firm_year)
     ds = load(_materialise(by_name["09_thousands_separators"], tmp_path))
     pd.testing.assert_frame_equal(ds.firm_year, base.firm_year)
+    for name, table in {
+        "23_office_labels": "awards",
+        "24_serial_total_and_notes_rows": "awards",
+        "25_xlsx_awards_split_by_year": "awards",
+        "26_recognised_by_header": "firm_year",
+        "27_row_of_sums": "awards",
+    }.items():
+        ds = load(_materialise(by_name[name], tmp_path))
+        pd.testing.assert_frame_equal(ds.tables[table], base.tables[table], obj=name)
 
 
 def test_rows_are_located_as_the_user_sees_them(tmp_path):

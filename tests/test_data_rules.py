@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -149,7 +150,7 @@ def test_unknown_and_unreadable_files(tmp_path):
     (d / "loans.xlsx").write_bytes(b"this is not a zip file")
     report = validate(d)
     assert "unreadable_file" in {p.code for p in report.errors}
-    bad = tmp_path / "awards_only.txt"
+    bad = tmp_path / "notes_only.txt"
     bad.write_text("x", encoding="utf-8")
     assert "unknown_table" in {p.code for p in validate(bad).errors}
 
@@ -186,6 +187,13 @@ def test_every_error_code_has_a_test_case():
         "fk",
         "date_order",
         "disbursed_gt_approved",
+        "non_finite",
+        "formula_no_value",
+        "excel_error",
+        "resource_limit",
+        "ambiguous_table",
+        "parts_differ",
+        "unit_yuan",
     }
     assert error_codes <= corpus | here
 
@@ -230,3 +238,67 @@ def test_gbk_text_that_happens_to_be_valid_utf8_is_not_called_mixed():
     data = "town_code,town_name\nAT,录\nML,马陆镇\n".encode("gbk")  # "录" is C2 BC
     assert decode_bytes(data, "towns.csv", problems, "towns").endswith("马陆镇\n")
     assert not problems.items
+
+
+# ------------------------------------------------------------------ issue 12 / 14
+def test_unknown_label_lists_allowed_labels_and_the_closest(tmp_path):
+    d = _copy(tmp_path)
+    aw = (d / "awards.csv").read_text(encoding="utf-8")
+    (d / "awards.csv").write_text(
+        aw.replace(",SF_DISTRICT,", ",区级智能工场,", 1).replace(
+            ",disbursed,", ",已核准通过,", 1
+        ),
+        encoding="utf-8",
+    )
+    report = validate(d)
+    by_col = {p.column: p for p in report.errors if p.code == "enum"}
+    cat = by_col["category"].message_zh
+    assert "是否为“区级智能工厂”" in cat
+    for label in ("智能制造诊断评估(线下)", "市示范性智能工厂", "工业互联网平台"):
+        assert label in cat
+    assert "DIAG" not in cat  # Chinese labels, not codes
+    assert "已拨付" in by_col["status"].message_zh
+
+
+def test_every_documented_label_is_accepted():
+    from jdeval.data.parsing import parse_column
+
+    c = get_contract()
+    for t in c.tables.values():
+        for col in t.columns.values():
+            if col.type != "enum":
+                continue
+            spellings = [*col.values, *(a for a in col.value_aliases if a)]
+            values, bad, _ = parse_column(pd.Series(spellings, dtype="str"), col)
+            assert not bad.any(), (t.name, col.name)
+            expected = [
+                *col.values,
+                *(col.value_aliases[a] for a in spellings[len(col.values) :]),
+            ]
+            assert values.tolist() == expected
+    cats = c["awards"].columns["category"]
+    for code, cat in c.categories.items():  # README category table
+        assert cats.value_aliases[cat["zh"]] == code
+
+
+def test_limits_refuse_before_parsing(tmp_path, monkeypatch):
+    import dataclasses
+
+    import jdeval.data.discovery as discovery
+    import jdeval.data.reading as reading
+
+    c = get_contract()
+    small = dataclasses.replace(
+        c, limits=dataclasses.replace(c.limits, max_file_mb=0.0001, max_cells=50)
+    )
+    monkeypatch.setattr(discovery, "get_contract", lambda: small)
+    d = _copy(tmp_path)
+    report = validate(d)
+    refused = [p for p in report.errors if p.code == "resource_limit"]
+    assert refused and all(p.file and "MB" in p.message_zh for p in refused)
+    monkeypatch.setattr(discovery, "get_contract", lambda: c)
+    monkeypatch.setattr(reading, "get_contract", lambda: small)
+    report = validate(d)
+    cells = [p for p in report.errors if p.code == "resource_limit"]
+    assert {p.file for p in cells} >= {"awards.csv", "firm_year.csv"}
+    assert all("单元格上限" in p.message_zh for p in cells)

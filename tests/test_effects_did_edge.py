@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from jdeval.effects.did import AttGtResult, DidWarning, att_gt
 from jdeval.errors import DataError
@@ -144,9 +145,10 @@ def test_unbalanced_panel_allowed(mpdta, base):
     rng = np.random.default_rng(1)
     drop = rng.choice(len(mpdta), 150, replace=False)
     d = mpdta.drop(index=drop).reset_index(drop=True)
-    res = att_gt(d, **KW, allow_unbalanced_panel=True)
+    res = att_gt(d, **KW, allow_unbalanced_panel=True, panel_mode="balanced_pairs")
+    assert res.params["panel_mode"] == "balanced_pairs"
     f = res.to_frame().set_index(["group", "time"])
-    # Each ATT(g, t) uses the firms observed in both of its periods.
+    # balanced_pairs: each ATT(g, t) uses the firms observed in both its periods.
     w = d.pivot(index="countyreal", columns="year", values="lemp")
     grp = d.groupby("countyreal")["first.treat"].first()
     dy = (w[2006] - w[2003]).dropna()
@@ -155,6 +157,17 @@ def test_unbalanced_panel_allowed(mpdta, base):
     assert f.loc[(2004, 2006), "estimate"] == pytest.approx(truth, abs=1e-12)
     assert res.n_units == mpdta["countyreal"].nunique()
     assert np.isfinite(res.aggregate("simple").overall_se)
+    # R's meaning (default): repeated cross sections, every row of the two periods:
+    # without covariates, differences of the four period-group means.
+    rcs = att_gt(d, **KW, allow_unbalanced_panel=True)
+    assert rcs.params["panel_mode"] == "repeated_cross_section"
+    fr = rcs.to_frame().set_index(["group", "time"])
+    lvl = d.assign(g=d["first.treat"]).groupby(["g", "year"])["lemp"].mean()
+    truth = (lvl[2004, 2006] - lvl[2004, 2003]) - (lvl[0, 2006] - lvl[0, 2003])
+    assert fr.loc[(2004, 2006), "estimate"] == pytest.approx(truth, abs=1e-12)
+    assert fr.loc[(2004, 2006), "estimate"] != pytest.approx(
+        f.loc[(2004, 2006), "estimate"], abs=1e-6
+    )
 
 
 # ------------------------------------------------------------- bad input
@@ -239,16 +252,27 @@ def test_cluster_by_unit_equals_default_and_coarser_cluster(mpdta, base):
     same = att_gt(d, **KW, xformla="~ lpop", clustervars=["cl"])
     _same(base, same)
     d = mpdta.assign(state=mpdta["countyreal"] // 1000)
-    res = att_gt(d, **KW, xformla="~ lpop", clustervars="state")
-    # Analytic cluster-robust SE: sqrt(sum over clusters of summed IF squared) / n.
-    inf = base.influence
-    codes = pd.factorize(d.groupby("countyreal")["state"].first().sort_index())[0]
-    sums = np.vstack(
-        [np.bincount(codes, weights=inf[:, j]) for j in range(inf.shape[1])]
+    with pytest.warns(DidWarning, match="2004"):
+        # cohort 2004 lies in a single state: no cluster-robust SE for it
+        res = att_gt(d, **KW, xformla="~ lpop", clustervars="state")
+    # Few clusters: leave-one-cluster-out jackknife SEs (checked against a
+    # brute-force jackknife in test_effects_did_clusters.py), t(G-1) intervals.
+    g = d.groupby("countyreal")["state"].first().nunique()
+    f = res.to_frame()
+    assert f.loc[f["group"] == 2004, "se"].isna().all()
+    assert np.isnan(res.aggregate("simple").overall_se)
+    f = f.loc[f["group"] != 2004]
+    assert f["se"].notna().all()
+    assert not np.allclose(f["se"], base.to_frame().loc[f.index, "se"])
+    tcrit = stats.t.ppf(0.975, g - 1)
+    np.testing.assert_allclose(
+        f["ci_high"] - f["estimate"], tcrit * f["se"], rtol=1e-12
     )
-    se = np.sqrt((sums**2).sum(axis=1)) / inf.shape[0]
-    np.testing.assert_allclose(res.to_frame()["se"], se, rtol=1e-12)
-    assert not np.allclose(res.to_frame()["se"], base.to_frame()["se"])
+    assert res.inference.n_clusters == g and res.inference.critical == "t(G-1)"
+    agg = res.aggregate("group")
+    assert agg.t_df == g - 1
+    row = agg.to_frame().set_index("group").loc[2007]
+    assert row["ci_high"] - row["estimate"] == pytest.approx(tcrit * row["se"])
 
 
 def test_cluster_must_be_constant_within_unit(mpdta):

@@ -147,3 +147,61 @@ def test_anticipation_against_moderndid(mpdta, cg):
     dyn = ours.aggregate("dynamic")
     assert dyn.overall_att == pytest.approx(float(dyn_ref.overall_att), abs=1e-10)
     assert dyn.overall_se == pytest.approx(float(dyn_ref.overall_se), abs=1e-10)
+
+
+def _cmp_csdid(d, cg, est, cs_kw, our_kw, atol):
+    from csdid.att_gt import ATTgt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = ATTgt(**KW, data=d.copy(), control_group=cg, xformla="lemp ~ lpop", **cs_kw)
+        m.fit(est_method=est, bstrap=False)
+        ours = att_gt(
+            d, **KW, xformla="~ lpop", control_group=cg, est_method=est, **our_kw
+        )
+    f = ours.to_frame()
+    np.testing.assert_allclose(
+        f["estimate"], np.asarray(m.results["att"], float).ravel(), atol=atol
+    )
+    np.testing.assert_allclose(
+        f["se"], np.asarray(m.results["se"], float).ravel(), atol=atol
+    )
+    for typ in ["simple", "group", "dynamic", "calendar"]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m.aggte(typec=typ, bstrap=False)
+        agg = ours.aggregate(typ)
+        assert agg.overall_att == pytest.approx(float(m.atte["overall_att"]), abs=atol)
+        assert agg.overall_se == pytest.approx(float(m.atte["overall_se"]), abs=atol)
+    return ours
+
+
+@pytest.mark.parametrize("est", ["dr", "ipw", "reg"])
+@pytest.mark.parametrize("cg", ["nevertreated", "notyettreated"])
+def test_unbalanced_panel_equals_csdid(mpdta, est, cg):
+    """allow_unbalanced_panel=True has R did's meaning (repeated cross sections)."""
+    pytest.importorskip("csdid")
+    rng = np.random.default_rng(0)
+    d = mpdta.drop(index=rng.choice(len(mpdta), 200, replace=False))
+    ours = _cmp_csdid(
+        d.reset_index(drop=True),
+        cg,
+        est,
+        dict(allow_unbalanced_panel=True),
+        dict(allow_unbalanced_panel=True),
+        1e-6,
+    )
+    assert ours.params["panel_mode"] == "repeated_cross_section"
+
+
+@pytest.mark.parametrize("est", ["dr", "ipw", "reg"])
+@pytest.mark.parametrize("cg", ["nevertreated", "notyettreated"])
+def test_sampling_weights_equal_csdid(mpdta, est, cg):
+    """weightsname equals csdid's weights_name (R did's weightsname)."""
+    pytest.importorskip("csdid")
+    rng = np.random.default_rng(1)
+    w = rng.uniform(0.5, 2.0, mpdta["countyreal"].nunique())
+    d = mpdta.assign(w=np.repeat(w, 5))
+    ours = _cmp_csdid(d, cg, est, dict(weights_name="w"), dict(weightsname="w"), 1e-6)
+    plain = att_gt(mpdta, **KW, xformla="~ lpop", control_group=cg, est_method=est)
+    assert not np.allclose(ours.to_frame()["estimate"], plain.to_frame()["estimate"])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdeval.effects.event_study import event_study
+from jdeval.effects._event_study import event_study
 
 
 def staggered(n=600, seed=3, never_share=0.4):

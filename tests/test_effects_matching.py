@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdeval.effects.matching import logit_fit, propensity_match
+from jdeval.effects.matching import propensity_match, propensity_model
 from jdeval.effects.outcomes import COVARIATES, build_panel
+from jdeval.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +28,30 @@ def matched_estimand(truth_effect, match, years):
     return num / den
 
 
-def test_logit_matches_known_coefficients():
+def test_propensity_model_recovers_planted_coefficients():
     rng = np.random.default_rng(0)
-    x = np.column_stack([np.ones(20000), rng.normal(size=20000)])
-    y = (rng.random(20000) < 1 / (1 + np.exp(-(-0.5 + 1.0 * x[:, 1])))).astype(float)
-    b = logit_fit(x, y)
-    np.testing.assert_allclose(b, [-0.5, 1.0], atol=0.06)
+    x = pd.DataFrame({"x": rng.normal(size=20000)})
+    y = rng.random(20000) < 1 / (1 + np.exp(-(-0.5 + 1.0 * x["x"].to_numpy())))
+    res = propensity_model(x, y)
+    np.testing.assert_allclose(res.params.to_numpy(), [-0.5, 1.0], atol=0.06)
+    assert res.mle_retvals["converged"]
+
+
+def test_propensity_model_separation_is_a_located_error():
+    x = pd.DataFrame({"size": np.arange(40.0)})
+    with pytest.raises(DataError) as err:
+        propensity_model(x, np.arange(40) >= 20)
+    assert err.value.problems[0].code == "ps_separation"
+    assert "size" in err.value.problems[0].column
+
+
+def test_ps_fit_diagnostics(panel):
+    m = propensity_match(panel, covariates=COVARIATES)
+    assert list(m.ps_model["term"]) == ["const", *COVARIATES]
+    assert (m.ps_model["se"] > 0).all()
+    assert 0 < m.ps_fit["pseudo_r2"] < 1 and m.ps_fit["converged"]
+    assert m.ps_fit["llr_p_value"] < 0.05  # funding is selected on size / maturity
+    assert m.ps_fit["n"] == len(m.firms)
 
 
 def test_matching_balances_pre_period_covariates(panel):

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jdeval.effects._twfe import twfe
 from jdeval.effects.policy import policy_effects
-from jdeval.effects.twfe import twfe
 from jdeval.errors import DataError
 
 SELECTED_LEVEL_OUTCOMES = [
@@ -226,3 +226,88 @@ def test_event_study_plots(pe):
         ax = res.plot(lang="en")
         assert ax.get_xlabel().startswith("event time")
         plt.close(ax.figure)
+
+
+def test_inference_overlap_attrition_fields(pe):
+    """E1 fields: clustering stated with its reason, overlap per cohort, attrition."""
+    info = pe.inference
+    assert info.cluster_var == "firm_id" and info.critical == "normal"
+    assert "按企业聚类" in info.reason_zh and info.n_clusters > 100
+    ov = pe.overlap
+    assert ov.available and ov.threshold == 0.995
+    cohorts = set(pe.panel.loc[pe.panel["first_award_year"] > 0, "first_award_year"])
+    assert set(ov.table["cohort"]) <= cohorts and len(ov.table)
+    assert (ov.table["ps_min"] > 0).all() and (ov.table["ps_max"] < 1).all()
+    att = pe.attrition
+    assert att.estimator in ("panel", "repeated_cross_section") and att.reason_zh
+    assert set(pe.attrition_by_outcome) == set(pe.main["outcome"])
+
+
+def test_evidence_fields_honest_power(pe, ds):
+    """E2 fields: Rambachan–Roth sensitivity and power, one entry per outcome."""
+    from jdeval.effects.honest import HonestSensitivity
+
+    outcomes = set(pe.main["outcome"])
+    assert set(pe.honest) == outcomes
+    for h in pe.honest.values():
+        assert isinstance(h, HonestSensitivity) and h.available, h.reason_zh
+        assert list(h.frame.columns) == ["lb", "ub", "method", "Delta", "Mbar"]
+        assert (h.frame["method"] == "C-LF").all()
+        assert (h.smoothness["method"] == "FLCI").all()
+        assert h.num_pre_periods >= 1 and h.num_post_periods >= 1
+        # robust intervals widen with M̄; the breakdown value separates them
+        width = h.frame["ub"] - h.frame["lb"]
+        assert width.is_monotonic_increasing
+        excl = (h.frame["lb"] > 0) | (h.frame["ub"] < 0)
+        if np.isfinite(h.breakdown_mbar):
+            assert excl.iloc[0]
+            assert (excl[h.frame["Mbar"] <= h.breakdown_mbar]).all()
+            assert not excl[h.frame["Mbar"] >= h.breakdown_mbar + 0.05].any()
+        else:
+            assert not excl.iloc[0]
+    pw = pe.power.set_index("outcome")
+    assert set(pw.index) == outcomes and pw["available"].all()
+    main = pe.main.set_index("outcome")
+    np.testing.assert_allclose(
+        pw["mde_80"], 2.8015853 * main.loc[pw.index, "se"], rtol=1e-6
+    )
+    assert (pw["slope_80_wald"] > 0).all() and (pw["slope_80_individual"] > 0).all()
+    assert pw["pretest_power_at_mde_trend"].between(0.05, 1).all()
+
+
+def test_evidence_fields_bacon_dose(pe):
+    for b in pe.bacon.values():
+        assert b.available
+        assert b.table["weight"].sum() == pytest.approx(1.0, abs=1e-10)
+        assert (b.table["weight"] * b.table["estimate"]).sum() == pytest.approx(
+            b.twfe, abs=1e-8
+        )
+        assert 0 <= b.forbidden_weight < 1
+    d = pe.dose
+    assert d.available
+    assert set(d.by_bin["outcome"]) == set(pe.main["outcome"])
+    assert (d.by_bin.groupby("outcome")["n_firms"].sum() > 0).all()
+    v = d.value_for_money
+    assert (
+        v["outcome"] == "tech_reno_inv" and v["ci_low"] <= v["per_wan"] <= v["ci_high"]
+    )
+    assert v["total_subsidy"] > 0 and v["n_firm_years"] > 0
+
+
+def test_evidence_without_awards_is_unavailable(pe, ds):
+    from jdeval.effects.outcomes import COVARIATES
+    from jdeval.effects.policy import evidence
+
+    class NoAwards:
+        tables = {k: v for k, v in ds.tables.items() if k != "awards"}
+
+    ev = evidence(
+        pe.panel,
+        NoAwards(),
+        year=pe.year,
+        outcomes=["tfp"],
+        covariates=list(COVARIATES),
+        table=pe.table.to_dict("records"),
+    )
+    assert not ev["dose"].available and "awards" in ev["dose"].reason_zh
+    assert ev["honest"]["tfp"].available

@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 
 from jdeval.effects.outcomes import build_panel
-from jdeval.effects.productivity import estimate_tfp
+from jdeval.effects.productivity import (
+    GMM_TOL,
+    ProductionWarning,
+    _AcfProblem,
+    estimate_tfp,
+    prepare_production_data,
+)
 from jdeval.errors import DataError
 
 
@@ -109,3 +115,75 @@ def test_acf_bootstrap_ci_covers_truth(ds, panel):
     f = res.to_frame().set_index("term")
     for term in ("beta_k", "beta_l"):
         assert f.loc[term, "ci_low"] <= truth[term] <= f.loc[term, "ci_high"]
+
+
+@pytest.mark.parametrize("n", [40, 6000])
+def test_acf_converges_on_small_and_large_panels(n):
+    """Same scaled criterion on 320 and 48,000 rows; estimates near the truth.
+
+    On 40 firms the split between capital and labour is noisy (SD ~0.15), the
+    returns to scale are not."""
+    res = estimate_tfp(simulate(n=n, seed=3), method="acf")
+    assert res.method == "acf" and res.converged
+    assert res.criterion < GMM_TOL
+    assert abs(res.beta_k + res.beta_l - 0.95) < 0.1
+    if n > 1000:
+        assert abs(res.beta_k - 0.35) < 0.04 and abs(res.beta_l - 0.6) < 0.04
+
+
+def test_acf_analytic_jacobian_matches_finite_differences():
+    d, _ = prepare_production_data(simulate(n=400, seed=5))
+    prob = _AcfProblem(d, 3, True)
+    beta = np.array([0.33, 0.62])
+    jac = prob.moments.evaluate(beta, jacobian=True)["jacobian"]
+    h = 1e-6
+    num = np.column_stack(
+        [
+            (
+                prob.moments.evaluate(beta + h * e)["moments"]
+                - prob.moments.evaluate(beta - h * e)["moments"]
+            )
+            / (2 * h)
+            for e in np.eye(2)
+        ]
+    )
+    np.testing.assert_allclose(jac, num, rtol=1e-5, atol=1e-9)
+
+
+def test_acf_moments_equal_full_regression():
+    """Sufficient statistics give the same innovation moments as the full data."""
+    d, _ = prepare_production_data(simulate(n=300, seed=2))
+    prob = _AcfProblem(d, 3, False)
+    beta = np.array([0.3, 0.7])
+    om = prob.omega(beta)
+    ids, t = d["id"].to_numpy(), d["t"].to_numpy()
+    cur = np.nonzero(np.r_[False, (ids[1:] == ids[:-1]) & (t[1:] == t[:-1] + 1)])[0]
+    w = om[cur - 1]
+    years = pd.get_dummies(t[cur], drop_first=True).to_numpy(float)
+    x = np.column_stack([np.ones_like(w), w, w**2, w**3, years])
+    coef, *_ = np.linalg.lstsq(x, om[cur], rcond=None)
+    xi = om[cur] - x @ coef
+    full = np.array([xi @ prob.k[cur], xi @ prob.l[cur - 1]]) / len(cur)
+    np.testing.assert_allclose(
+        prob.moments.evaluate(beta)["moments"], full, rtol=1e-8, atol=1e-12
+    )
+
+
+def test_acf_singular_law_of_motion_is_handled():
+    """Every firm funded in the same year: cell dummies duplicate year dummies."""
+    d = simulate(n=800, seed=4)
+    d["first_award_year"] = 2023
+    res = estimate_tfp(d, method="acf")
+    assert res.converged and res.method == "acf"
+    assert abs(res.beta_k - 0.35) < 0.05 and abs(res.beta_l - 0.6) < 0.05
+
+
+def test_acf_failure_is_a_located_warning_with_fe_fallback():
+    d = simulate(n=300, seed=6)
+    with pytest.warns(ProductionWarning, match=r"ACF step 2 .*max\|t\| = "):
+        res = estimate_tfp(d, method="acf", tol=0.0)  # no value can satisfy < 0
+    fe = estimate_tfp(d, method="fe")
+    assert res.method == "fe" and not res.converged
+    assert res.beta_k == fe.beta_k and res.beta_l == fe.beta_l
+    assert np.isfinite(res.criterion)
+    assert any("固定效应" in n and "ACF" in n for n in res.notes)

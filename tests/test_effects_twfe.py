@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdeval.effects.twfe import treatment_dummy, twfe
+from jdeval.effects._twfe import treatment_dummy, twfe
 from jdeval.errors import DataError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "jtrain.csv"

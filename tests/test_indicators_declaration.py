@@ -125,7 +125,10 @@ def test_seed_reclassification_note(seed):
     df = seed.indicators.set_index("id")
     assert df.loc["B1", "level1_as_printed"] == "产出指标"
     assert "效益指标" in df.loc["B1", "note"]
-    assert (df.drop(index="B1")["note"] == "").all()
+    text = df["operator"] == "text"
+    # every target kept as text is noted; the numeric ones need no note
+    assert (df.loc[~text, "note"] == "").all()
+    assert df.loc[text, "note"].str.contains("按定性").all()
     assert df.loc["O1", "target_raw"] == "≥60.00(家)"
     assert df.loc["B1", "line"] == 26  # the line in the export, for error messages
 
@@ -198,7 +201,10 @@ def test_missing_file_and_no_table(tmp_path):
     f.write_text("政策名称\t某政策\n", encoding="utf-8")
     with pytest.raises(ConfigError) as e:
         read_declaration(f)
-    assert e.value.errors[0].code == "declaration_no_table"
+    codes = {p.code for p in e.value.errors}
+    assert codes == {"declaration_no_table", "declaration_meta_missing"}
+    (p,) = [p for p in e.value.errors if p.code == "declaration_meta_missing"]
+    assert p.column == "年度" and "年度" in p.message_zh  # names the missing row
 
 
 def test_gb18030_export(seed, tmp_path):
@@ -210,11 +216,12 @@ def test_gb18030_export(seed, tmp_path):
 def test_malformed_quantitative_value_gets_a_note(tmp_path):
     f = tmp_path / "d.txt"
     f.write_text(
+        "(2024 年度)\n政策名称\t某政策\n"
         "一级指标\t二级指标\t三级指标\t年度指标值\n"
         "产出指标\t数量指标\t覆盖企业数量\t≥6O.00(家)\n",
         encoding="utf-8",
     )
     d = read_declaration(f)
     row = d.indicators.iloc[0]
-    assert row["operator"] == "text" and "形似定量" in row["note"]
+    assert row["operator"] == "text" and "未能解析" in row["note"]
     assert d.notes == [row["note"]]

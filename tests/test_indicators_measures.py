@@ -207,7 +207,7 @@ def _ds(**extra):
 @pytest.fixture(scope="module")
 def targets():
     t = copy.deepcopy(load_targets())
-    t.policies["eval_date"] = "2025-12-31"
+    t.policies.eval_date = "2025-12-31"
     return t
 
 
@@ -221,8 +221,8 @@ def test_cost_cap_counts_only_approved(targets):
     assert m.rating.f == 0.5 and m.actual == 50.0
     assert m.details["max"] == 60.0
     # one firm's amount never appears in the display or the reason (reviewers see both)
-    assert "60.00" not in m.display and "60.00" not in m.reasons[0]
-    assert "1个项目核定金额超过标准50万元" in m.reasons[0]
+    assert "60.00" not in m.display and "60.00" not in m.reasons[0].zh()
+    assert "1个项目核定金额超过标准50万元" in m.reasons[0].zh()
     c3 = measure(_ctx(targets), targets.indicator("C3"))  # only a clawed-back award
     assert not c3.rating.applicable
 
@@ -231,7 +231,7 @@ def test_covered_firms(targets):
     m = measure(_ctx(targets), targets.indicator("O1"))
     assert m.actual == 2  # F1 (twice) and F2; provider, rejected, clawed back excluded
     assert m.rating.f == pytest.approx(2 / 60)
-    assert "少58家" in m.reasons[0]
+    assert "少58家" in m.reasons[0].zh()
 
 
 def test_award_compliance_and_misuse_cap(targets):
@@ -333,7 +333,7 @@ def test_event_and_award_rules(targets):
     assert RULES["no_events"](ctx, types=["投诉", "信访"]).x == 0.0
     assert RULES["no_events"](ctx, types=["投诉", "信访"], substantiated=True).x == 1.0
     assert RULES["no_clawback"](ctx).x == 0.0  # A6
-    r = RULES["all_awards_true"](ctx, column="amount_within_cap")
+    r = RULES["all_awards_true"](ctx, column="amount_within_cap", partial_share=0.95)
     assert r.x == 0.0 and len(r.rows) == 1  # 2 of 3 approved awards: below 95%
     assert RULES["disbursed_within_approved"](ctx).x == 1.0
     top = RULES["top_share_at_most"](ctx, top=1, max=0.5)

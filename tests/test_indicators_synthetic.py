@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from jdeval.indicators import evaluate, load_assessments, load_targets
-from jdeval.indicators.formulas import grade
 from jdeval.survey import analyse
 
 YEARS = (2023, 2024, 2025)
@@ -95,7 +94,7 @@ def test_budget_and_aggregation(ds, cards, targets):
         f = card.to_frame()
         assert f["weight"].sum() == pytest.approx(100)
         assert card.total == pytest.approx(f["score"].sum())
-        assert card.grade == grade(card.total)
+        assert card.grade == card.targets.grade_for(card.total)
         lv = card.by_level(1)
         assert lv.iloc[-1]["score"] == pytest.approx(card.total)
         assert lv.iloc[:-1]["weight"].sum() == pytest.approx(100)
@@ -126,7 +125,7 @@ def test_missing_assessments_are_flagged_not_scored(ds, targets):
     assert b.total_if_complete > b.total
     assert set(b.missing_items["item"]) >= {"d1_1", "d1_2", "d1_3"}
     t2 = copy.deepcopy(targets)
-    t2.policies["missing_assessment"] = "exclude"
+    t2.policies.missing_assessment = "exclude"
     b2 = evaluate(ds, t2, year=2024, scheme="B")
     f2 = b2.to_frame().set_index("id")
     # D2 has one computed item (d2_2, numbered policy document) and two missing:
@@ -211,7 +210,7 @@ def test_outputs_json_and_html(ds, cards, targets):
         "flags",
     } <= set(first)
     t2 = copy.deepcopy(targets)
-    t2.indicator("O1")["level3"]["zh"] = "<script>x</script>"
+    t2.indicator("O1").level3.zh = "<script>x</script>"
     h = evaluate(ds, t2, year=2024)._repr_html_()
     assert "<script>" not in h and "&lt;script&gt;" in h
     assert isinstance(sc.drilldown("O3"), pd.DataFrame)

@@ -21,7 +21,7 @@ def targets():
 
 
 def test_default_targets(targets):
-    ids = [i["id"] for i in targets.indicators]
+    ids = [i.id for i in targets.indicators]
     assert ids[:11] == [
         "C1",
         "C2",
@@ -37,8 +37,8 @@ def test_default_targets(targets):
     ]
     assert {"D1", "D6", "P1", "P5"} <= set(ids)
     for s in "AB":
-        assert sum(i["w"] for i in targets.for_scheme(s)) == pytest.approx(100)
-    a = {i["id"]: i for i in targets.for_scheme("A")}
+        assert sum(i.w for i in targets.for_scheme(s)) == pytest.approx(100)
+    a = {i.id: i for i in targets.for_scheme("A")}
     assert set(a) == {
         "C1",
         "C2",
@@ -53,11 +53,11 @@ def test_default_targets(targets):
         "S1",
         "P2",
     }
-    assert a["P2"]["level1_zh"] == "预算执行率"
+    assert a["P2"].level1 == "预算执行率"
     # scheme A: 成本+产出 = 50, 效益 30, 满意度 10, 预算执行率 10 (spec §4.1)
     by = {}
     for i in a.values():
-        by[i["level1_zh"]] = by.get(i["level1_zh"], 0) + i["w"]
+        by[i.level1] = by.get(i.level1, 0) + i.w
     assert by == {
         "成本指标": 15,
         "产出指标": 35,
@@ -66,10 +66,10 @@ def test_default_targets(targets):
         "预算执行率": 10,
     }
     b = targets.for_scheme("B")
-    out_eff = sum(i["w"] for i in b if i["level1_zh"] in ("产出", "效益"))
+    out_eff = sum(i.w for i in b if i.level1 in ("产出", "效益"))
     assert out_eff == 65  # spec §4.2: 产出+效益 ≥ 60
-    assert [k["id"] for k in targets.kpis] == [f"K{i}" for i in range(1, 9)]
-    assert targets.policies["theta_over"] == 0.30
+    assert [k.id for k in targets.kpis] == [f"K{i}" for i in range(1, 9)]
+    assert targets.policies.theta_over == 0.30
 
 
 def _one(path, **kw):
@@ -154,11 +154,9 @@ def test_declaration_roundtrip_to_targets(tmp_path, targets):
     doc = targets_from_declaration(read_declaration(SEED), template=targets)
     path = write_targets(doc, tmp_path / "t.yaml")
     t2 = load_targets(path)
-    assert [i["id"] for i in t2.indicators][:11] == [
-        i["id"] for i in targets.indicators
-    ][:11]
+    assert [i.id for i in t2.indicators][:11] == [i.id for i in targets.indicators][:11]
     b1 = t2.indicator("B1")
-    assert b1["level1_as_printed"] == "产出指标" and b1["direction"] == "trend_up"
+    assert b1.level1_as_printed == "产出指标" and b1.direction == "trend_up"
     assert yaml.safe_load(path.read_text(encoding="utf-8"))["meta"]["year"] == 2024
 
 
@@ -190,11 +188,9 @@ def test_unknown_indicator_gets_generic_scoring(tmp_path, targets):
     path = write_targets(doc, tmp_path / "t.yaml")
     t2 = load_targets(path)
     o4 = t2.indicator("O4")
-    assert (
-        o4["measure"]["method"] == "assessed_value" and o4["scoring"] == "ratio_capped"
-    )
+    assert o4.measure.method == "assessed_value" and o4.scoring == "ratio_capped"
     for s in "AB":
-        assert sum(i["w"] for i in t2.for_scheme(s)) == pytest.approx(100)
+        assert sum(i.w for i in t2.for_scheme(s)) == pytest.approx(100)
 
 
 def test_assessments_checked_when_used(targets):

@@ -26,12 +26,23 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 BUILD_PARAMS = {
     "year",
     "data_dir",
+    "as_of",
     "targets",
     "assessments",
+    "narrative",
     "scheme",
     "audience",
     "out_dir",
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _build_cache(tmp_path_factory):
+    """Builds of this module use their own cache, never the user's."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JDEVAL_CACHE", str(tmp_path_factory.mktemp("build-cache")))
+    yield
+    mp.undo()
 
 
 # ---------------------------------------------------------------- committed form
@@ -61,6 +72,37 @@ def test_parameters_cell_ascii_and_bilingual(path):
         value = ast.literal_eval(code.split("=", 1)[1].strip())
         assert str(value).isascii(), line
         assert CJK.search(comment) and re.search(r"[A-Za-z]{3}", comment), line
+
+
+def test_reference_date_reaches_every_notebook_and_narrative_the_report():
+    for path in PATHS:
+        names = parameter_names(nbformat.read(str(path), as_version=4))
+        assert "as_of" in names, path.name
+    report = nbformat.read(str(NB_DIR / "05_annual_report.ipynb"), as_version=4)
+    assert {"narrative", "assessments", "targets"} <= set(parameter_names(report))
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_inputs_come_only_through_parameters(path):
+    """The build cache keys a notebook on the parameters it declares: a notebook that
+    read the bundled targets or narrative by itself could be reused stale."""
+    nb = nbformat.read(str(path), as_version=4)
+    names = set(parameter_names(nb))
+    code = "\n".join(
+        line.split("#", 1)[0]  # comments aside
+        for c in nb.cells
+        if c.cell_type == "code"
+        for line in c.source.splitlines()
+    )
+    for call, param in (
+        ("load_targets(", "targets"),
+        ("load_assessments(", "assessments"),
+        ("load_overrides(", "narrative"),
+    ):
+        if call in code:
+            assert param in names, f"{path.name} calls {call}) without {param!r}"
+            assert f"{call})" not in code, f"{path.name}: {call}) reads the default"
+    assert "data/" not in code, f"{path.name} names a data path itself"
 
 
 def test_suite_is_complete():
@@ -234,6 +276,95 @@ def test_word_report_opens(built):
     assert "绩效评价" in text and len(text) > 2000
 
 
+def _docx_tables(path: Path) -> list[list[list[str]]]:
+    import docx
+
+    doc = docx.Document(str(path))
+    return [[[c.text.strip() for c in row.cells] for row in t.rows] for t in doc.tables]
+
+
+def _docx_text(path: Path) -> str:
+    import docx
+
+    doc = docx.Document(str(path))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+def _index_visible(out: Path, *, drop_code: bool) -> str:
+    """Visible text of index.html (spaces kept; ``<code>`` paths/commands dropped)."""
+    import html as _html
+
+    t = (out / "index.html").read_text(encoding="utf-8")
+    t = re.sub(r"<(script|style)\b.*?</\1>", " ", t, flags=re.S | re.I)
+    if drop_code:
+        t = re.sub(r"<code\b.*?</code>", " ", t, flags=re.S)
+    t = re.sub(r"<[^>]+>", " ", t)
+    return re.sub(r"\s+", " ", _html.unescape(t))
+
+
+@pytest.mark.notebook
+@pytest.mark.build
+def test_selfeval_form_published_and_linked(built):
+    import openpyxl
+
+    out = built["out"]
+    name = "自评表_2024.xlsx"
+    assert (out / name).is_file()
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert name in man["outputs"]
+    assert name in links((out / "index.html").read_text(encoding="utf-8"))
+    ws = openpyxl.load_workbook(out / name).active
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    total_row = next(r for r in rows if r[0] == "总分")
+    head = json.loads((out / "results" / "05_annual_report.json").read_text())
+    assert round(float(total_row[7]), 2) == round(float(head["total"]), 2)
+    # the Word report states the same total
+    assert f"{float(head['total']):.2f}" in _docx_text(out / "annual_report_2024.docx")
+
+
+@pytest.mark.notebook
+@pytest.mark.build
+def test_index_is_chinese_and_repeats_the_report(built):
+    import html as _html
+
+    out = built["out"]
+    text = _index_visible(out, drop_code=True)
+    assert re.findall(r"[A-Za-z]+_[A-Za-z_]+", text) == []  # no column keys
+    assert re.findall(r"[A-Za-z]{2,}(?:[ ,;'’.-]+[A-Za-z]{2,}){2,}", text) == []
+    assert "合规性发现" not in text
+    # effects table: the report's own rows (label, estimate, interval, p, strength)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    body = html.split("政策效应主估计结果及证据强度", 1)[1].split("</table>", 1)[0]
+    index_rows = [
+        [
+            _html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", r)
+        ]
+        for r in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
+        if "<td" in r
+    ]
+    assert index_rows, "no effects on the index page"
+    table = next(
+        t
+        for t in _docx_tables(out / "annual_report_2024.docx")
+        if t and "证据强度" in t[0] and "估计值" in t[0]
+    )
+    col = {h: j for j, h in enumerate(table[0])}
+    keys = ["结果变量", "估计值", "95%置信区间", "p值", "证据强度"]
+    report_rows = [[r[col[k]] for k in keys] for r in table[1:]]
+    assert [r[:5] for r in index_rows] == report_rows
+    assert any(
+        "个百分点" in r[1] for r in index_rows
+    )  # ratio outcomes as in the report
+    # counts carry the report's name and value
+    n_index = _number(r"需关注事项（条）：\s*(\d+)", text)
+    n_report = _number(
+        r"需关注事项(\d+)条", _docx_text(out / "annual_report_2024.docx")
+    )
+    assert n_index == n_report
+
+
 @pytest.mark.slow
 @pytest.mark.notebook
 @pytest.mark.build
@@ -247,7 +378,14 @@ def test_rebuild_is_identical(built, tmp_path):
     from jdeval.build import build
 
     again = tmp_path / "2024"
-    build(2024, data=built["data"], out=again, jobs=2, progress=lambda s: None)
+    build(
+        2024,
+        data=built["data"],
+        out=again,
+        jobs=2,
+        progress=lambda s: None,
+        cache=False,  # a real second run, not the cached first one
+    )
     for nb in NOTEBOOKS:
         a = (built["out"] / f"{nb.name}.html").read_text(encoding="utf-8")
         b = (again / f"{nb.name}.html").read_text(encoding="utf-8")
@@ -279,3 +417,70 @@ def test_year_must_be_an_award_batch_year(built, tmp_path, capsys):
     assert rc == 2 and not out.exists()
     err = capsys.readouterr().err
     assert "2019" in err and "申报批次" in err and "Traceback" not in err
+
+
+@pytest.mark.notebook
+@pytest.mark.build
+def test_published_report_verifies_and_names_no_machine_path(built):
+    from jdeval.build import verify
+    from jdeval.build.paths import PROJECT
+
+    assert verify(built["out"]).ok
+    forbidden = {str(PROJECT), str(Path.home()), str(built["out"].parent)}
+    for p in built["out"].rglob("*"):
+        if p.is_file() and p.suffix in (".html", ".json", ".ipynb", ""):
+            text = p.read_text(encoding="utf-8", errors="replace")
+            for f in forbidden:
+                assert f not in text, (p.name, f)
+
+
+@pytest.mark.notebook
+@pytest.mark.build
+def test_edit_loop_reruns_only_the_report_and_shows_the_edit(built, tmp_path):
+    """A narrative edit: data check, estimates and the other notebooks are reused."""
+    from jdeval.build import build
+    from jdeval.build.paths import default_narrative
+
+    marker = "编辑循环标记EDITLOOP"
+    src = default_narrative(2024)
+    assert src is not None, (
+        "the bundled narrative file data/narrative/overrides_2024.yaml"
+    )
+    text = src.read_text(encoding="utf-8")
+    edited, n = re.subn(
+        r"(?m)^(\s*- title:\s*)(.+)$", lambda m: m.group(1) + marker, text, count=1
+    )
+    assert n == 1, "the narrative file has a problem with a title to edit"
+    narrative = tmp_path / "overrides_2024.yaml"
+    narrative.write_text(edited, encoding="utf-8")
+    out = tmp_path / "2024"
+    lines: list[str] = []
+    build(2024, data=built["data"], out=out, narrative=narrative, progress=lines.append)
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    reused = man["reuse"]["notebooks"]
+    assert man["reuse"]["data_check"] is True
+    assert reused.pop("05_annual_report") is False
+    assert all(reused.values()), reused
+    assert any(c["reused"] for c in man["reuse"]["shared"])  # the estimates
+    assert marker in (out / "05_annual_report.html").read_text(encoding="utf-8")
+    assert any(i["role"] == "narrative" for i in man["inputs"])
+
+
+def test_indicator_page_withholds_the_means_the_report_withholds(built):
+    # a category mean printed beside its count is the category's total: the
+    # reviewer report drops a mean whose total is withheld, and the notebook
+    # page of the same edition must print no mean the report does not print
+    out = built["out"]
+    page = _html_text(out / "03_indicators.html")
+    report = _docx_text(out / "annual_report_2024.docx")
+    means = set(re.findall(r"均值([\d,]+\.\d\d)万元", page))
+    assert means, "no category means on the indicator page"
+    assert means <= set(re.findall(r"均值([\d,]+\.\d\d)万元", report))
+
+
+def _html_text(path: Path) -> str:
+    import html as _html
+
+    raw = path.read_text(encoding="utf-8")
+    raw = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", raw, flags=re.S)
+    return _html.unescape(re.sub(r"<[^>]+>", " ", raw))

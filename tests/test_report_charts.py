@@ -136,3 +136,50 @@ def test_glyph_check_would_catch_a_font_without_chinese():
     fig.axes[0].set_title("安亭镇", fontfamily="DejaVu Sans")
     with pytest.raises(AssertionError):
         _render(fig)
+
+
+def test_event_study_names_the_base_only_when_normalised_there():
+    from jdeval.report import charts
+
+    def legend(fig):
+        return [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+    universal = pd.DataFrame(
+        {
+            "event_time": [-3, -2, -1, 0, 1],
+            "estimate": [0.01, -0.02, 0.0, 0.2, 0.3],
+            "ci_low": [-0.05, -0.08, 0.0, 0.1, 0.15],
+            "ci_high": [0.07, 0.04, 0.0, 0.3, 0.45],
+        }
+    )
+    fig = charts.event_study(universal)
+    assert "基期（−1，=0）" in legend(fig)
+    assert "逐期" not in fig.axes[0].get_xlabel()
+    varying = universal.assign(estimate=[0.01, -0.02, 0.03, 0.2, 0.3])
+    fig = charts.event_study(varying)
+    assert not any("基期（" in t for t in legend(fig))
+    assert "逐期基期" in fig.axes[0].get_xlabel()
+
+
+@pytest.mark.parametrize(
+    "scale,factor,unit", [("ratio", 100, "个百分点"), ("log", 1, "对数点")]
+)
+def test_event_study_axis_in_the_units_of_the_text(scale, factor, unit):
+    """A ratio outcome is drawn in 个百分点 like the text (+2.11), not as the
+    fraction 0.0211; the axis label names the unit."""
+    es = pd.DataFrame(
+        {
+            "event_time": [-2, -1, 0, 1],
+            "estimate": [0.001, 0.0, 0.0211, 0.03],
+            "ci_low": [-0.004, 0.0, 0.015, 0.02],
+            "ci_high": [0.006, 0.0, 0.027, 0.04],
+        }
+    )
+    fig = charts.event_study(es, ylabel="固定资产投资率", scale=scale)
+    ax = fig.axes[0]
+    line = max(ax.get_lines(), key=lambda ln: len(ln.get_xdata()))
+    ys = dict(zip(line.get_xdata(), line.get_ydata()))
+    assert ys[0] == pytest.approx(0.0211 * factor)
+    assert ax.get_ylabel() == f"固定资产投资率（{unit}）"
+    plain = charts.event_study(es, ylabel="金额", scale="level")
+    assert plain.axes[0].get_ylabel() == "金额"

@@ -180,3 +180,26 @@ def test_find_identifiers():
     )
     assert disclosure.find_identifiers("<td>F000002</td>", [firms]) == ["F000002"]
     assert disclosure.find_identifiers(b"nothing here", [firms]) == []
+
+
+def test_reviewer_annex_does_not_count_a_withheld_category():
+    # one row per award would count the firms of a category 表1 withholds
+    aw = pd.DataFrame(
+        {
+            "award_id": [f"A{i}" for i in range(9)],
+            "firm_id": ["F1", "F2", "F3", "F4", "F5", "F6", "F7", "F7", "F8"],
+            "category": ["DIAG"] * 5 + ["IIP_PLATFORM"] + ["LOAN_INTEREST"] * 3,
+            "approved_amount": [4.0, 4.5, 5.0, 3.5, 4.2, 20.0, 12.34, 13.57, 11.0],
+        }
+    )
+    table1 = protect(aw, "category", "approved_amount")
+    assert list(table1.suppressed.index[table1.suppressed.iloc[:, 0]]) == [
+        "IIP_PLATFORM",
+        "LOAN_INTEREST",
+    ]
+    rev = disclosure.beneficiary_annex(aw, min_firms=3, dominance=0.85)
+    counts = rev["补贴类别"].value_counts()
+    # the lone IIP firm and the 3 awards of 2 LOAN firms are one group of 4 rows
+    assert counts.to_dict() == {"DIAG": 5, MARK: 4}
+    internal = disclosure.beneficiary_annex(aw, audience="internal")
+    assert internal["补贴类别"].value_counts()["IIP_PLATFORM"] == 1

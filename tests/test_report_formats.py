@@ -32,7 +32,7 @@ def test_wan_without_unit_and_from_yuan():
 
 @pytest.mark.parametrize("missing", [None, math.nan, np.nan, pd.NA, pd.NaT])
 def test_missing_values_never_print_nan(missing):
-    for fn in (F.wan, F.percent, F.score, F.date_zh, F.grade, F.integer, F.ratio):
+    for fn in (F.wan, F.percent, F.score, F.date_zh, F.integer, F.ratio):
         assert fn(missing) == F.MISSING
 
 
@@ -54,25 +54,50 @@ def test_scores_two_decimals():
     assert F.score(7) == "7.00"
 
 
-@pytest.mark.parametrize(
-    ("total", "grade", "en"),
-    [
-        (100, "优", "Excellent"),
-        (90, "优", "Excellent"),  # lower bounds inclusive (财预〔2020〕10号)
-        (89.996, "优", "Excellent"),  # graded on the total rounded to 2 decimals
-        (89.994, "良", "Good"),
-        (80, "良", "Good"),
-        (79.99, "中", "Fair"),
-        (60, "中", "Fair"),
-        (59.99, "差", "Poor"),
-        (0, "差", "Poor"),
-    ],
-)
-def test_grade_bands(total, grade, en):
-    assert F.grade(total) == grade
-    assert F.grade_en(total) == en
+def test_grades_are_not_formatted_here():
+    # one place maps scores to grades: Targets.grade_for (the targets file's bands)
+    assert not hasattr(F, "grade") and not hasattr(F, "GRADES")
+
+
+def test_zh_text_replaces_keys_operators_and_tags():
+    from jdeval.report.facts import zh_text
+
+    assert zh_text("项目台账（awards）") == "项目台账（补贴申报与拨付）"
+    assert zh_text("立项项目总投资（awards.project_total_investment）") == (
+        "立项项目总投资（项目总投资）"
+    )
+    assert zh_text(">=80% (2025)") == "≥80% (2025)"
+    assert zh_text("[A]") == "" and zh_text(None) == ""
 
 
 def test_ratio_and_integer():
     assert F.ratio(22.254) == "1 : 22.25"
     assert F.integer(1234, "家") == "1,234家"
+
+
+def test_p_values_never_print_as_zero():
+    from jdeval.report import formats as fm
+
+    assert fm.pvalue(0.00002) == "<0.001" and fm.p_text(0.00002) == "p<0.001"
+    assert fm.pvalue(0.0351) == "0.035" and fm.p_text(0.0351) == "p=0.035"
+    assert fm.pvalue(None) == "—"
+
+
+def test_declared_targets_print_without_ascii_operators():
+    from jdeval.report import formats as fm
+
+    assert fm.target_text("=50.00(万元)") == "＝50.00万元"
+    assert fm.target_text(">=100.00(%)") == "≥100.00%"
+    assert fm.target_text("≥60.00(家)") == "≥60.00家"
+    assert fm.target_text("2026年12月前") == "2026年12月前"
+    assert fm.target_text(None) == ""
+
+
+def test_kpi_target_text_has_no_ascii_operators_or_brackets():
+    # issue 11: 表6 printed ">=80% (2025); 重点区域/产业 >=90%" style targets
+    assert (
+        F.kpi_target_text(">=80% (2025); 重点区域/产业 >=90%")
+        == "2025年≥80%；重点区域/产业≥90%"
+    )
+    assert F.kpi_target_text("100% (2025)") == "2025年100%"
+    assert F.kpi_target_text(">=30") == "≥30"

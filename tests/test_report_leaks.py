@@ -223,9 +223,9 @@ def test_reviewer_beneficiary_annex_is_anonymised(outputs):
 
 def test_town_coverage_chart_hides_small_towns(outputs):
     rev = outputs[0]
-    towns = {t["town_code"]: t for t in rev.facts["coverage"]["towns"]}
-    assert towns[TWO_FIRM_TOWN]["n_funded"] == 2 and not towns[TWO_FIRM_TOWN]["shown"]
-    assert all(t["shown"] for t in outputs[2].facts["coverage"]["towns"])
+    towns = {t.town_code: t for t in rev.facts.population.towns}
+    assert towns[TWO_FIRM_TOWN].n_funded == 2 and not towns[TWO_FIRM_TOWN].shown
+    assert all(t.shown for t in outputs[2].facts.population.towns)
 
 
 def test_export_neutralise_unit():

@@ -63,7 +63,7 @@ def test_hand_computed_survey():
     assert items.loc["Q2", "share_4"] == pytest.approx(2 / 3)
     # alpha of Q1, Q2: var(Q1)=1, var(Q2)=4/3, var(sum)=13/3 → 2·(1 − (7/3)/(13/3))
     assert s.alpha == pytest.approx(2 * (1 - 7 / 13))
-    assert "回复率75.0%" in s.summary_zh() and "谨慎" in s.summary_zh()
+    assert "回收率75.0%" in s.summary_zh() and "谨慎" in s.summary_zh()
 
 
 def test_without_overall_item_uses_mean_of_items():

@@ -8,6 +8,8 @@ import pytest
 
 from jdeval.survey import cronbach_alpha, satisfaction_index, top2_rate, wilson_ci
 
+SPEC_POINTS = (100, 80, 60, 40, 20)  # spec §3.8 mapping (the targets file's default)
+
 
 @pytest.mark.parametrize(
     ("k", "n", "lo", "hi"),
@@ -33,18 +35,19 @@ def test_wilson_empty():
 def test_index_hand_computed():
     # 2×5, 1×4, 1×3, 1×1 → (200 + 80 + 60 + 20) / 5 = 72
     v = [5, 5, 4, 3, 1, None, 7]
-    assert satisfaction_index(v) == pytest.approx(72.0)
+    assert satisfaction_index(v, SPEC_POINTS) == pytest.approx(72.0)
     assert satisfaction_index(v, (100, 80, 60, 30, 0)) == pytest.approx(
         (200 + 80 + 60 + 0) / 5
     )
-    assert top2_rate(v) == pytest.approx(3 / 5)
-    assert math.isnan(satisfaction_index([]))
+    assert top2_rate(v, 4) == pytest.approx(3 / 5)
+    assert top2_rate(v, 5) == pytest.approx(2 / 5)
+    assert math.isnan(satisfaction_index([], SPEC_POINTS))
 
 
 def test_index_of_spec_probabilities():
     # spec §7.9: p = (45, 40, 12, 2, 1)% → 0.45·100+0.40·80+0.12·60+0.02·40+0.01·20
     v = [5] * 45 + [4] * 40 + [3] * 12 + [2] * 2 + [1]
-    assert satisfaction_index(v) == pytest.approx(85.2)
+    assert satisfaction_index(v, SPEC_POINTS) == pytest.approx(85.2)
 
 
 def test_alpha_hand_computed():

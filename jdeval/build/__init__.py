@@ -3,13 +3,19 @@
 Public API::
 
     build(year, *, data, targets=None, out, jobs=2, show_code=False,
-          audience="reviewer", assessments=None, scheme="A") -> Path
-    verify(report_dir, *, data=None) -> VerifyResult
+          audience="reviewer", assessments=None, scheme="A", narrative=None,
+          as_of=None, cache=True, cache_dir=None) -> Path
+    verify(report_dir, *, data=None, sums=None) -> VerifyResult
+    run_batch(specs, *, out_root, parallel=1, scheduler=None) -> list[BuildOutcome]
+    load_portfolio(path, *, out_root, data) -> list[BuildSpec]
     publish(**values)      # called by notebooks: headline results for the index
-    shared(fn, ds, **kw)   # called by notebooks: fn(ds, **kw) computed once per build
+    shared(fn, ds, **kw)   # called by notebooks: fn(ds, **kw) computed once, cached
+    load_data(path)        # called by notebooks: the dataset, loaded once, cached
 
-See :mod:`jdeval.build.runner`, :mod:`jdeval.build.verify`,
-:mod:`jdeval.build.headline`, :mod:`jdeval.build.share`.  Only :func:`publish` and
+See :mod:`jdeval.build.runner`, :mod:`jdeval.build.cache` (the edit loop),
+:mod:`jdeval.build.manifest` and :mod:`jdeval.build.verify` (a report that proves
+itself), :mod:`jdeval.build.batch`, :mod:`jdeval.build.headline`,
+:mod:`jdeval.build.share`, :mod:`jdeval.build.paths`.  Only :func:`publish` and
 :func:`shared` are imported eagerly: notebooks call them, and they must not pull the
 build machinery into every kernel.
 """
@@ -19,13 +25,18 @@ from __future__ import annotations
 import importlib
 
 from jdeval.build.headline import publish
-from jdeval.build.share import shared
+from jdeval.build.share import load_data, shared
 
 __all__ = [
     "NOTEBOOKS",
+    "BuildOutcome",
+    "BuildSpec",
     "Notebook",
     "VerifyResult",
     "build",
+    "load_data",
+    "load_portfolio",
+    "run_batch",
     "notebooks_dir",
     "publish",
     "shared",
@@ -38,6 +49,10 @@ _LAZY = {
     "build": "jdeval.build.runner",
     "notebooks_dir": "jdeval.build.runner",
     "VerifyResult": "jdeval.build.verify",
+    "BuildOutcome": "jdeval.build.batch",
+    "BuildSpec": "jdeval.build.batch",
+    "load_portfolio": "jdeval.build.batch",
+    "run_batch": "jdeval.build.batch",
     "verify": "jdeval.build.verify",
 }
 

@@ -18,10 +18,42 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
-import nbformat
+__all__ = [
+    "BUILD_FACTS",
+    "PageInfo",
+    "TEMPLATE_DIR",
+    "fill_page",
+    "render_html",
+    "table_of_contents",
+]
 
-__all__ = ["PageInfo", "TEMPLATE_DIR", "render_html", "table_of_contents"]
+#: Header facts that change from build to build while the notebook does not: a
+#: page is rendered once with these placeholders (kept in the build cache) and
+#: :func:`fill_page` puts in each build's values, so a reused notebook needs no
+#: nbconvert run.
+BUILD_FACTS = {
+    "fingerprint": "JDEVALPAGEFINGERPRINT0000",
+    "build_time": "JDEVALPAGEBUILDTIME0000",
+    "manifest_digest": "JDEVALPAGEMANIFESTDIGEST0000",
+}
+
+
+def fill_page(template: str, info: PageInfo) -> str:
+    """A page rendered with :data:`BUILD_FACTS` placeholders, with ``info``'s values.
+
+    Raises
+    ------
+    ValueError
+        If a placeholder is missing from ``template`` (not rendered by this module).
+    """
+    for name, token in BUILD_FACTS.items():
+        if token not in template and getattr(info, name):
+            raise ValueError(f"page template lacks the {name} placeholder")
+        template = template.replace(token, html.escape(str(getattr(info, name))))
+    return template
+
 
 #: Folder holding jdeval's nbconvert templates.
 TEMPLATE_DIR = Path(__file__).with_name("templates")
@@ -64,6 +96,9 @@ class PageInfo:
         jdeval version.
     report_title
         Title of the whole report the page belongs to (shown above the page).
+    manifest_digest
+        SHA-256 of the manifest's core (:func:`jdeval.build.manifest.core_digest`),
+        shown in the header and in ``<meta name="jdeval-manifest-digest">``.
     """
 
     title_zh: str
@@ -73,6 +108,7 @@ class PageInfo:
     build_time: str
     version: str
     report_title: str = ""
+    manifest_digest: str = ""
 
 
 class _Headings(HTMLParser):
@@ -137,7 +173,7 @@ def _toc_html(items: Iterable[tuple[int, str, str]]) -> str:
 
 
 def render_html(
-    notebook: Path | nbformat.NotebookNode,
+    notebook: Path | Any,
     out: Path,
     info: PageInfo,
     *,
@@ -161,6 +197,7 @@ def render_html(
     pathlib.Path
         ``out``.
     """
+    import nbformat  # slow to import: only where a page is rendered
     from nbconvert import HTMLExporter
 
     if not isinstance(notebook, nbformat.NotebookNode):
@@ -185,6 +222,7 @@ def render_html(
             "build_time": info.build_time,
             "version": info.version,
             "report_title": info.report_title,
+            "manifest_digest": info.manifest_digest,
             "body_class": "" if show_code else "jd-hide-stderr",
         },
     }

@@ -8,16 +8,24 @@ Conventions for the published keys:
     Total score, grade and weight scheme (preferably from ``05_annual_report``,
     then ``03_indicators``, then any notebook).
 ``effects``
-    List of dicts with ``outcome_zh`` (or ``outcome``), ``estimate``, ``ci_low``,
-    ``ci_high``, ``p_value``, ``n_treated`` (from ``02_policy_effects``).
+    List of dicts; the index shows those with the report's display strings
+    ``outcome_zh``, ``shown``, ``shown_ci``, ``p_value_shown``, ``strength_zh``,
+    ``n_treated_shown`` (from ``05_annual_report``).  Raw estimates (as
+    ``02_policy_effects`` publishes them for tests) are not shown.
 ``cards``
     List of ``[label, value]`` shown as extra headline cards.
 ``highlights``
     List of ``[label, value]`` shown under the notebook's link.
 ``docx``
     File name of a Word report the notebook wrote into the report folder.
+``xlsx``
+    File name of the 项目支出绩效自评表 workbook the notebook wrote there.
 ``title``
     Title of the whole report (e.g. 《…政策2024年度绩效评价报告》).
+``unavailable``
+    Sections that could not be written because an optional input was genuinely
+    absent: a mapping section → reason (``Report.unavailable``), or a list of
+    ``[section, reason]``.  Listed on the index page and in the build log.
 """
 
 from __future__ import annotations
@@ -31,9 +39,32 @@ import jinja2
 from jdeval.build import headline
 from jdeval.build.htmlexport import TEMPLATE_DIR
 
-__all__ = ["write_index"]
+__all__ = ["unavailable_sections", "write_index"]
 
 _SCORE_SOURCES = ("05_annual_report", "03_indicators")
+
+#: Build parameters as the index page names them (Chinese only; values stay code).
+_PARAMETER_ZH = {
+    "year": "评价年度",
+    "data_dir": "数据目录",
+    "as_of": "评价基准日",
+    "targets": "绩效目标文件",
+    "assessments": "专家评估文件",
+    "narrative": "叙述与封面文件",
+    "scheme": "权重方案",
+    "audience": "读者版本",
+    "show_code": "显示代码",
+}
+_AUDIENCE_ZH = {"reviewer": "评审版（脱敏）", "internal": "内部版"}
+
+
+def _parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(label, value)`` of the build parameters in Chinese."""
+    out = []
+    for k, v in parameters.items():
+        value = _AUDIENCE_ZH.get(str(v), str(v)) if k == "audience" else str(v)
+        out.append((_PARAMETER_ZH.get(k, k), value))
+    return out
 
 
 def _num(x: Any, digits: int) -> str:
@@ -46,37 +77,45 @@ def _num(x: Any, digits: int) -> str:
 
 
 def _effects(items: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    rows = []
-    for e in items:
-        label = e.get("outcome_zh") or e.get("outcome") or "—"
-        if e.get("outcome_zh") and e.get("outcome"):
-            label = f"{e['outcome_zh']} ({e['outcome']})"
-        lo, hi = e.get("ci_low"), e.get("ci_high")
-        rows.append(
-            {
-                "label": label,
-                "estimate": _num(e.get("estimate"), 3),
-                "ci": "—"
-                if lo is None or hi is None
-                else f"[{_num(lo, 3)}, {_num(hi, 3)}]",
-                "p_value": _p(e.get("p_value")),
-                "n_treated": "—" if e.get("n_treated") is None else str(e["n_treated"]),
-            }
-        )
-    return rows
+    """Rows of the effects table from the report's formatted effect facts.
 
-
-def _p(x: Any) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "—"
-    return "<0.001" if 0 <= v < 0.001 else f"{v:.3f}"
+    Only items carrying the report's display strings (``shown``, ``shown_ci``,
+    ``strength_zh`` — published by ``05_annual_report`` from
+    :class:`jdeval.report.evidence.EffectFact`) are shown, so the index page
+    repeats the report's labels, units and strength of evidence instead of
+    re-formatting raw estimates.
+    """
+    return [
+        {
+            "label": str(e.get("outcome_zh") or "—"),
+            "estimate": str(e["shown"]),
+            "ci": str(e.get("shown_ci") or "—"),
+            "p_value": str(e.get("p_value_shown") or "—"),
+            "strength": str(e.get("strength_zh") or "—"),
+            "n_treated": str(e.get("n_treated_shown") or "—"),
+        }
+        for e in items
+        if e.get("shown")
+    ]
 
 
 def _size(p: Path) -> str:
     n = p.stat().st_size
     return f"{n / 1024:.0f} KB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MB"
+
+
+def unavailable_sections(published: Mapping[str, Mapping[str, Any]]) -> list[tuple]:
+    """``(section, reason)`` of every "not available" section the notebooks named."""
+    out: list[tuple[str, str]] = []
+    for h in published.values():
+        items = (h or {}).get("unavailable") or []
+        if isinstance(items, Mapping):
+            items = list(items.items())
+        for item in items:
+            name, reason = (item[0], item[1]) if len(item) > 1 else (item[0], "")
+            if (str(name), str(reason)) not in out:
+                out.append((str(name), str(reason)))
+    return out
 
 
 def write_index(
@@ -88,6 +127,8 @@ def write_index(
     fingerprint: str,
     build_time: str,
     version: str,
+    manifest_digest: str = "",
+    synthetic: bool = False,
 ) -> Path:
     """Write ``index.html`` into the (staged) report folder ``root``.
 
@@ -101,6 +142,10 @@ def write_index(
         The notebooks (objects with ``name``, ``title_zh``, ``title_en``), in order.
     parameters, fingerprint, build_time, version
         Header facts.
+    manifest_digest
+        Digest of the manifest's core, shown in the footer and a ``<meta>``.
+    synthetic
+        The data are the synthetic demonstration data: say so at the top.
 
     Returns
     -------
@@ -134,8 +179,17 @@ def write_index(
             downloads.append(
                 {
                     "href": doc,
-                    "label": f"Word 报告 Word report（{doc}）",
+                    "label": "年度绩效评价报告（Word文件）",
                     "size": _size(root / doc),
+                }
+            )
+        book = h.get("xlsx")
+        if book and (root / book).is_file():
+            downloads.append(
+                {
+                    "href": book,
+                    "label": "项目支出绩效自评表（Excel文件）",
+                    "size": _size(root / book),
                 }
             )
     pages = [
@@ -159,7 +213,7 @@ def write_index(
         title_zh=title or f"{year} 年度绩效评价报告",
         title_en=f"Performance-evaluation report {year}",
         css=(TEMPLATE_DIR / "report_index.css").read_text(encoding="utf-8"),
-        parameters=[(k, str(v)) for k, v in parameters.items()],
+        parameters=_parameters(parameters),
         fingerprint=fingerprint,
         build_time=build_time,
         version=version,
@@ -168,6 +222,9 @@ def write_index(
         extra_cards=cards,
         pages=pages,
         downloads=downloads,
+        manifest_digest=manifest_digest,
+        synthetic=synthetic,
+        unavailable=unavailable_sections(published),
     )
     out = root / "index.html"
     out.write_text(text, encoding="utf-8")

@@ -14,8 +14,14 @@ never share a result.  While one notebook computes a result it holds a lock on i
 entry, so a notebook of the same build that needs the same result waits for it instead
 of computing it a second time (and computes it itself if the first notebook died).
 Outside a build (JupyterLab, nbval) nothing is stored and
-:func:`shared` simply calls the function.  The cache lives inside the staging folder
-and is deleted before the report is published.
+:func:`shared` simply calls the function.
+
+The runner points ``JDEVAL_BUILD_CACHE`` at the persistent build cache
+(:mod:`jdeval.build.cache`), so a later build with the same data, arguments and
+jdeval code (``JDEVAL_CODE_VERSION`` is part of the key) reuses the estimates; with
+``--no-cache`` it is a folder inside the staging folder, deleted before publishing.
+Every call is recorded (function, key, reused or computed, seconds) in the file named
+by ``JDEVAL_BUILD_SHARED_LOG`` for the manifest, and said in the build log.
 
 Fitted ``pyfixest`` model objects (e.g. ``extra["model"]`` of a Sun–Abraham event
 study) cannot be pickled; a result read from the cache has ``None`` in their place.
@@ -24,19 +30,37 @@ Everything else (estimates, tables, panels) is stored exactly.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
+import io
 import json
+import logging
 import os
 import pickle
+import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["ENV_CACHE", "dataset_fingerprint", "shared"]
+__all__ = [
+    "ENV_CACHE",
+    "ENV_SHARED_LOG",
+    "dataset_fingerprint",
+    "load_data",
+    "shared",
+]
 
 #: Folder holding the build's shared results (set by the runner).
 ENV_CACHE = "JDEVAL_BUILD_CACHE"
+#: JSON-lines file where each call is recorded (set by the runner).
+ENV_SHARED_LOG = "JDEVAL_BUILD_SHARED_LOG"
+#: Same value as :data:`jdeval.build.cache.ENV_CODE_VERSION` (not imported: kernels
+#: import this module and must stay light).
+_ENV_CODE_VERSION = "JDEVAL_CODE_VERSION"
+
+_log = logging.getLogger("jdeval.build.shared")
 
 _DROPPED_MODULES = ("pyfixest.",)
 
@@ -85,12 +109,58 @@ class _Unpickler(pickle.Unpickler):
         return None
 
 
+#: Results returned by :func:`shared` in this process: ``id`` → (object, key), so a
+#: result passed on to another shared call enters that call's key by its own key.
+_ORIGIN: dict[int, tuple[Any, str]] = {}
+_PLAIN = (type(None), bool, int, float, complex, str, bytes, _dt.date, _dt.time)
+
+
+def _kwarg(value: Any) -> str:
+    """A keyword argument as it enters the key: by content, never by identity.
+
+    * a path to an existing file counts by its content too (SHA-256), so an edited
+      targets or assessments file passed by name never returns a stale result;
+    * a result of another :func:`shared` call counts by that call's key (which
+      covers its data, arguments and code);
+    * any other object counts by the SHA-256 of its pickle (the repr of a
+      DataFrame shows only some rows, so it cannot serve); an object that cannot
+      be pickled gets a fresh random token, i.e. it is never reused.
+    """
+    origin = _ORIGIN.get(id(value))
+    if origin is not None and origin[0] is value:
+        return f"shared:{origin[1]}"
+    if isinstance(value, (_PLAIN, os.PathLike)) or (
+        isinstance(value, (tuple, list)) and all(isinstance(v, _PLAIN) for v in value)
+    ):
+        text = repr(value)
+        if isinstance(value, (str, os.PathLike)) and str(value):
+            p = Path(value)
+            try:
+                if p.is_file():
+                    text += ":" + hashlib.sha256(p.read_bytes()).hexdigest()
+            except OSError:
+                pass
+        return text
+    buf = io.BytesIO()
+    try:
+        _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    except Exception:  # not picklable: never reuse
+        return "unpicklable:" + secrets.token_hex(16)
+    return f"{type(value).__qualname__}:" + hashlib.sha256(buf.getvalue()).hexdigest()
+
+
+def _remember(value: Any, key: str) -> None:
+    if not isinstance(value, _PLAIN):
+        _ORIGIN[id(value)] = (value, key)
+
+
 def _key(fn: Callable[..., Any], ds: Any, kwargs: dict[str, Any]) -> str:
     qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
     spec = {
         "function": f"{getattr(fn, '__module__', '')}.{qualname}",
         "data": dataset_fingerprint(ds),
-        "kwargs": {k: repr(v) for k, v in sorted(kwargs.items())},
+        "kwargs": {k: _kwarg(v) for k, v in sorted(kwargs.items())},
+        "code": os.environ.get(_ENV_CODE_VERSION, ""),
     }
     blob = json.dumps(spec, sort_keys=True, ensure_ascii=True).encode()
     return hashlib.sha256(blob).hexdigest()[:24]
@@ -117,10 +187,34 @@ def _read(path: Path) -> tuple[bool, Any]:
     if path.is_file():
         try:
             with open(path, "rb") as f:
-                return True, _Unpickler(f).load()
+                value = _Unpickler(f).load()
         except Exception:  # damaged entry: compute again
+            return False, None
+        try:
+            os.utime(path)  # recently used: kept by the cache's pruning
+        except OSError:
             pass
+        return True, value
     return False, None
+
+
+def _record(name: str, key: str, reused: bool, seconds: float) -> None:
+    """Say what happened in the build log and the manifest's record of reuse."""
+    if reused:
+        _log.info("复用已缓存结果 reused cached result: %s", name)
+    else:
+        _log.info("已计算并缓存 computed and cached: %s (%.1f s)", name, seconds)
+    log = os.environ.get(ENV_SHARED_LOG)
+    if not log:
+        return
+    line = json.dumps(
+        {"function": name, "key": key, "reused": reused, "seconds": round(seconds, 3)}
+    )
+    try:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+    except OSError:
+        pass
 
 
 def shared(fn: Callable[..., T], ds: Any, **kwargs: Any) -> T:
@@ -151,21 +245,93 @@ def shared(fn: Callable[..., T], ds: Any, **kwargs: Any) -> T:
     if not folder:
         return fn(ds, **kwargs)
     name = getattr(fn, "__name__", "result")
-    path = Path(folder) / f"{name}-{_key(fn, ds, kwargs)}.pkl"
+    key = _key(fn, ds, kwargs)
+    path = Path(folder) / f"{name}-{key}.pkl"
     found, value = _read(path)
     if found:
+        _record(name, key, True, 0.0)
+        _remember(value, key)
         return value
     # another notebook may be computing it right now: wait for it
     with _locked(path.with_suffix(".lock")):
         found, value = _read(path)
         if found:
+            _record(name, key, True, 0.0)
+            _remember(value, key)
             return value
+        t0 = time.perf_counter()
         value = fn(ds, **kwargs)
+        _record(name, key, False, time.perf_counter() - t0)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as f:
                 _Pickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
             os.replace(tmp, path)
         except Exception:  # not picklable or disk full: the result is still correct
+            tmp.unlink(missing_ok=True)
+    _remember(value, key)
+    return value
+
+
+def _folder_digest(folder: Path) -> str:
+    """SHA-256 over every non-hidden file below ``folder`` (names and contents)."""
+    h = hashlib.sha256()
+    paths = [folder] if folder.is_file() else sorted(folder.rglob("*"))
+    for p in paths:
+        rel = p.name if p == folder else p.relative_to(folder).as_posix()
+        if not p.is_file() or any(part.startswith(".") for part in Path(rel).parts):
+            continue
+        h.update(f"\x00{rel}\x00".encode())
+        with open(p, "rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+    return h.hexdigest()
+
+
+def load_data(path: str | os.PathLike | None = None) -> Any:
+    """``jdeval.data.load(path)``, read once per data content and shared.
+
+    Inside ``jdeval build`` the loaded :class:`~jdeval.data.Dataset` is kept in the
+    build cache, keyed by the SHA-256 of every file of the folder and the jdeval
+    source, so the notebooks of a build — and later builds and every build of a
+    batch on the same data — read it instead of parsing and validating the files
+    again.  Outside a build it simply loads.
+
+    Parameters
+    ----------
+    path
+        Data folder (empty or ``None``: the bundled synthetic data).
+
+    Returns
+    -------
+    jdeval.data.Dataset
+    """
+    from jdeval.data import ensure_default_data, load
+
+    folder = Path(path) if path else Path(ensure_default_data())
+    cache = os.environ.get(ENV_CACHE)
+    if not cache:
+        return load(folder)
+    spec = f"{_folder_digest(folder)}:{os.environ.get(_ENV_CODE_VERSION, '')}"
+    key = hashlib.sha256(spec.encode()).hexdigest()[:24]
+    entry = Path(cache) / f"dataset-{key}.pkl"
+    found, value = _read(entry)
+    if found:
+        _record("load", key, True, 0.0)
+        return value
+    with _locked(entry.with_suffix(".lock")):
+        found, value = _read(entry)
+        if found:
+            _record("load", key, True, 0.0)
+            return value
+        t0 = time.perf_counter()
+        value = load(folder)
+        _record("load", key, False, time.perf_counter() - t0)
+        tmp = entry.with_name(f"{entry.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                _Pickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+            os.replace(tmp, entry)
+        except Exception:  # not picklable or disk full: the dataset is still right
             tmp.unlink(missing_ok=True)
     return value

@@ -27,10 +27,17 @@ import signal
 import sys
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV_PARENT", "die_with_parent", "run_task", "serve"]
+__all__ = [
+    "ENV_PARENT",
+    "die_with_parent",
+    "present_parameters",
+    "run_task",
+    "serve",
+]
 
 #: Process id of the build that started the worker.
 ENV_PARENT = "JDEVAL_BUILD_PID"
@@ -72,6 +79,34 @@ def _deterministic(nb) -> None:
             cell["outputs"] = merged
 
 
+def _literal(value: Any) -> str:
+    return repr(value)
+
+
+def present_parameters(nb, shown: dict[str, Any], *, input_path: str, output_path: str):
+    """Show the parameters as the pages do: paths relative to the project.
+
+    The kernel needs absolute paths; the kept notebook and its page must not name
+    folders of the build machine.  The cell papermill injected and papermill's
+    metadata are rewritten with the shown values (``shown``).
+    """
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            lines = [
+                "# 构建参数（路径相对于项目目录）build parameters (paths shown "
+                "relative to the project)"
+            ]
+            lines += [f"{k} = {_literal(v)}" for k, v in shown.items()]
+            cell["source"] = "\n".join(lines)
+    pm_meta = nb.metadata.get("papermill")
+    if pm_meta is not None:
+        pm_meta["parameters"] = dict(shown)
+        pm_meta["input_path"] = input_path
+        pm_meta["output_path"] = output_path
+        pm_meta.pop("environment_variables", None)
+    return nb
+
+
 def _first_line(source: str) -> str:
     for line in (source or "").splitlines():
         if line.strip():
@@ -88,7 +123,10 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         Keys: ``input``, ``output`` (executed .ipynb), ``html``, ``cwd``,
         ``parameters``, ``kernel_name``, ``page`` (:class:`PageInfo` fields),
         ``show_code``, ``timeout`` and optionally ``env`` (variables set for the
-        kernel, e.g. the notebook's name for :func:`jdeval.build.publish`).
+        kernel, e.g. the notebook's name for :func:`jdeval.build.publish`),
+        ``execute`` (``False``: ``output`` already holds the executed notebook, taken
+        from the build cache; only render it), ``shown_parameters``,
+        ``shown_input``, ``shown_output`` (see :func:`present_parameters`).
 
     Returns
     -------
@@ -103,22 +141,23 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from jdeval.build.htmlexport import PageInfo, render_html
+    from jdeval.build.htmlexport import BUILD_FACTS, PageInfo, fill_page, render_html
 
     result: dict[str, Any] = {"status": "ok", "import_s": time.perf_counter() - t0}
     t1 = time.perf_counter()
     try:
-        pm.execute_notebook(
-            task["input"],
-            task["output"],
-            parameters=task["parameters"],
-            cwd=task["cwd"],
-            kernel_name=task.get("kernel_name", "python3"),
-            progress_bar=False,
-            log_output=False,
-            execution_timeout=task.get("timeout"),
-            coalesce_streams=True,
-        )
+        if task.get("execute", True):
+            pm.execute_notebook(
+                task["input"],
+                task["output"],
+                parameters=task["parameters"],
+                cwd=task["cwd"],
+                kernel_name=task.get("kernel_name", "python3"),
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=task.get("timeout"),
+                coalesce_streams=True,
+            )
     except PapermillExecutionError as exc:
         result.update(
             status="failed",
@@ -150,6 +189,14 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     try:
         nb = nbformat.read(task["output"], as_version=4)
         _deterministic(nb)
+        if "shown_parameters" in task:
+            present_parameters(
+                nb,
+                task["shown_parameters"],
+                input_path=task.get("shown_input", ""),
+                output_path=task.get("shown_output", ""),
+            )
+            nbformat.write(nb, task["output"])
         page = task["page"]
         info = PageInfo(
             title_zh=page["title_zh"],
@@ -159,10 +206,22 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
             build_time=page["build_time"],
             version=page["version"],
             report_title=page.get("report_title", ""),
+            manifest_digest=page.get("manifest_digest", ""),
         )
+        # rendered once with placeholders for the build's facts: the build cache
+        # keeps this template, and a later build fills it without nbconvert
+        template = Path(task.get("page_template") or task["html"] + ".tmpl")
         render_html(
-            nb, Path(task["html"]), info, show_code=task.get("show_code", False)
+            nb,
+            template,
+            replace(info, **BUILD_FACTS),
+            show_code=task.get("show_code", False),
         )
+        Path(task["html"]).write_text(
+            fill_page(template.read_text(encoding="utf-8"), info), encoding="utf-8"
+        )
+        if not task.get("page_template"):
+            template.unlink()
     except Exception as exc:
         result.update(
             status="failed",
@@ -212,6 +271,18 @@ def serve(stream=None) -> int:
     return 0
 
 
+def _skip_slow_optional_imports() -> None:
+    """Keep an optional grammar package out of the worker (a measured speed-up).
+
+    papermill imports nbformat, which imports jsonschema, which imports the
+    optional ``rfc3987_syntax`` when it is installed (JupyterLab pulls it in) and
+    builds its IRI grammar on import: 4–7 s of a 6–10 s worker start on a busy
+    machine.  Its IRI formats are not used by the notebook schema, and jsonschema
+    treats the package as absent when the import fails.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m jdeval.build.worker (TASK.json | --serve TASKS_DIR)``.
 
@@ -219,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     build's task folder) is only named so that the process can be told apart.
     """
     die_with_parent()
+    _skip_slow_optional_imports()
     parent = os.environ.get(ENV_PARENT)
     if parent and os.getppid() != int(parent):  # the build died while we started
         return 1

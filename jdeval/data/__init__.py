@@ -7,10 +7,12 @@ Public API (see ARCHITECTURE.md)::
     synthesize(out=None, *, seed=2024, firms=1200) -> Dataset
     default_data_dir(), ensure_default_data()
     get_contract()                        the machine-readable contract
+    as_of(ds, date) -> Dataset            the data as they stood on 评价基准日
 """
 
 from __future__ import annotations
 
+from jdeval.data.asof import as_of
 from jdeval.data.contract import TABLE_ORDER, get_contract
 from jdeval.data.dataset import Dataset
 from jdeval.data.loading import (
@@ -24,6 +26,7 @@ from jdeval.data.loading import (
 
 __all__ = [
     "Dataset",
+    "as_of",
     "TABLE_ORDER",
     "ValidationReport",
     "dataset_from_frames",

@@ -24,6 +24,8 @@ __all__ = [
     "TABLE_ORDER",
     "MONEY_MIN",
     "normalize_header",
+    "normalize_label",
+    "Limits",
 ]
 
 TABLE_ORDER = (
@@ -81,6 +83,25 @@ def normalize_header(text: Any) -> str:
     return s
 
 
+def normalize_label(text: Any) -> str:
+    """Normalise a label (enum cell) for matching: NFKC, lower-case, no spaces."""
+    s = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    for ch in (" ", "\u3000", "\t"):
+        s = s.replace(ch, "")
+    return s
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits checked before an input file is parsed (``limits`` in the contract)."""
+
+    max_file_mb: float
+    max_columns: int
+    max_cells: int
+    max_sheets: int
+    max_xlsx_unpacked_mb: float
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of a contract table."""
@@ -117,6 +138,15 @@ class Column:
             names += (f"{self.zh}({self.unit})", f"{self.zh}（{self.unit}）")
         return tuple(dict.fromkeys(normalize_header(n) for n in names))
 
+    def label_zh(self, value: str) -> str:
+        """How ``value`` is shown to evaluators: its first Chinese spelling, else itself."""
+        if any("\u4e00" <= ch <= "\u9fff" for ch in value):
+            return value
+        for alias, target in self.value_aliases.items():
+            if target == value and any("\u4e00" <= ch <= "\u9fff" for ch in alias):
+                return alias
+        return value
+
     def rule_text(self) -> str:
         """Human-readable rule (Chinese / English) for documentation."""
         parts: list[str] = []
@@ -151,14 +181,19 @@ class Table:
     required: bool
     primary_key: tuple[str, ...]
     columns: dict[str, Column]
+    aliases: tuple[str, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        """File/sheet names of this table (normalised): English, Chinese, aliases."""
+        return tuple(
+            dict.fromkeys(
+                normalize_header(n) for n in (self.name, self.zh, *self.aliases)
+            )
+        )
 
     def header_map(self) -> dict[str, str]:
         """Normalised accepted header → column name."""
-        out: dict[str, str] = {}
-        for col in self.columns.values():
-            for h in col.headers():
-                out.setdefault(h, col.name)
-        return out
+        return _header_map(self.name)
 
     def empty_frame(self):
         """An empty DataFrame with this table's columns and dtypes."""
@@ -177,6 +212,8 @@ class Contract:
     year_max: int
     late_payment_days: int
     min_publicity_days: int
+    limits: Limits
+    labels: dict[str, dict[str, tuple[str, ...]]]
 
     def __getitem__(self, name: str) -> Table:
         return self.tables[name]
@@ -186,12 +223,35 @@ class Contract:
         return {k: float(v["cap"]) for k, v in self.categories.items()}
 
     def table_for_name(self, name: str) -> str | None:
-        """Table name for a file stem or sheet name (English or Chinese)."""
+        """The one table a file stem or sheet name names, else ``None``."""
+        found = self.tables_named(name)
+        return found[0] if len(found) == 1 else None
+
+    def tables_named(self, name: str) -> list[str]:
+        """Tables whose name, Chinese name or alias is (in) ``name``; longest match wins.
+
+        ``2024年智改数转项目补贴汇总表`` contains the awards alias ``补贴汇总``; when two
+        tables' names are found, only those with the longest matching name are kept
+        (``企业年度面板`` beats ``企业``). Several results mean the name is ambiguous.
+        """
         key = normalize_header(name)
+        best, out = 0, []
         for t in self.tables.values():
-            if key in (normalize_header(t.name), normalize_header(t.zh)):
-                return t.name
-        return None
+            n = max((len(a) for a in t.names() if a and a in key), default=0)
+            if n > best:
+                best, out = n, [t.name]
+            elif n == best and n > 0:
+                out.append(t.name)
+        return out
+
+
+@cache
+def _header_map(name: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for col in get_contract()[name].columns.values():
+        for h in col.headers():
+            out.setdefault(h, col.name)
+    return out
 
 
 @cache
@@ -208,9 +268,36 @@ def _year_like(name: str) -> bool:
     return name == "year" or name.endswith("_year") and name != "first_award_year"
 
 
+def _labels(raw: dict[str, Any]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The label alias table, with each category's Chinese name added to its codes."""
+    labels = {
+        key: {str(v): tuple(str(a) for a in (al or ())) for v, al in vals.items()}
+        for key, vals in (raw.get("labels") or {}).items()
+    }
+    cats = labels.setdefault("awards.category", {})
+    for code, cat in raw["categories"].items():
+        cats[code] = (str(cat["zh"]), *cats.get(code, ()))
+    return labels
+
+
+def _value_aliases(
+    key: str, values: tuple[str, ...] | None, labels: dict
+) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value, spellings in labels.get(key, {}).items():
+        if values is None or value not in values:
+            raise ValueError(f"contract labels: {key} has no value {value!r}")
+        for sp in spellings:
+            if sp in out and out[sp] != value:
+                raise ValueError(f"contract labels: {key}: {sp!r} is ambiguous")
+            out[sp] = value
+    return out
+
+
 def _build(raw: dict[str, Any]) -> Contract:
     tables: dict[str, Table] = {}
     ymin, ymax = int(raw["year_min"]), int(raw["year_max"])
+    labels = _labels(raw)
     for tname in TABLE_ORDER:
         t = raw["tables"][tname]
         pk = tuple(t["primary_key"])
@@ -224,9 +311,8 @@ def _build(raw: dict[str, Any]) -> Contract:
                 cmin, cmax = ymin, ymax
             if cname == "first_award_year":
                 cmax = ymax
-            aliases = {
-                str(k): str(v) for k, v in (c.get("value_aliases") or {}).items()
-            }
+            values = tuple(str(v) for v in c["values"]) if "values" in c else None
+            aliases = _value_aliases(f"{tname}.{cname}", values, labels)
             cols[cname] = Column(
                 name=cname,
                 type=ctype,
@@ -237,13 +323,21 @@ def _build(raw: dict[str, Any]) -> Contract:
                 optional=bool(c.get("optional", False)),
                 min=cmin,
                 max=cmax,
-                values=tuple(str(v) for v in c["values"]) if "values" in c else None,
+                values=values,
                 value_aliases=aliases,
                 fk=c.get("fk"),
                 aliases=tuple(c.get("aliases", ())),
                 rule=c.get("rule"),
             )
-        tables[tname] = Table(tname, t["zh"], t["en"], bool(t["required"]), pk, cols)
+        tables[tname] = Table(
+            tname,
+            t["zh"],
+            t["en"],
+            bool(t["required"]),
+            pk,
+            cols,
+            tuple(str(a) for a in t.get("aliases", ())),
+        )
     return Contract(
         tables=tables,
         categories=dict(raw["categories"]),
@@ -253,6 +347,8 @@ def _build(raw: dict[str, Any]) -> Contract:
         year_max=ymax,
         late_payment_days=int(raw["late_payment_days"]),
         min_publicity_days=int(raw["min_publicity_days"]),
+        limits=Limits(**raw["limits"]),
+        labels=labels,
     )
 
 

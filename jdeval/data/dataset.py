@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from jdeval.data.contract import TABLE_ORDER, get_contract
@@ -35,6 +36,11 @@ class Dataset:
         Table name → input file (for hashing in the build manifest).
     truth
         Contents of ``truth.json`` beside synthetic data, else ``None``.
+    rows
+        Table → the input row number of each table row (as problems show them).
+    as_of
+        The evaluation reference date the data were cut at (:func:`jdeval.data.as_of`),
+        else ``None``.
 
     Examples
     --------
@@ -48,6 +54,8 @@ class Dataset:
     source: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
     truth: dict[str, Any] | None = None
+    rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    as_of: pd.Timestamp | None = None
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in TABLE_ORDER:

@@ -7,6 +7,7 @@ raises one :class:`~jdeval.errors.DataError` listing all errors at once.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -16,11 +17,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from jdeval.data.contract import TABLE_ORDER, Contract, get_contract
+from jdeval.data.contract import TABLE_ORDER, Contract, get_contract, normalize_label
 from jdeval.data.dataset import Dataset
-from jdeval.data.parsing import parse_column
-from jdeval.data.reading import RawTable, discover, read_table_file
+from jdeval.data.discovery import read_inputs
+from jdeval.data.parsing import non_finite_mask, parse_column
+from jdeval.data.reading import RawTable
 from jdeval.data.rules import (
+    MAX_PER_RULE,
     Checker,
     check_awards,
     check_columns,
@@ -122,8 +125,7 @@ class ValidationReport:
         )
         for p in self.errors:
             lines.append(f"  - {p}")
-        for p in self.warnings:
-            lines.append(f"  - {p}")
+        lines += _grouped(self.warnings)
         for p in self.findings[:max_findings]:
             lines.append(f"  - {p}")
         if len(self.findings) > max_findings:
@@ -132,6 +134,26 @@ class ValidationReport:
                 f"{len(self.findings) - max_findings} more findings (--format json lists all)"
             )
         return "\n".join(lines)
+
+
+def _grouped(problems: list[Problem], shown: int = 6) -> list[str]:
+    """One line per distinct message: the same remark on many rows is listed once."""
+    groups: dict[tuple, list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.severity, p.code, p.message_zh), []).append(p)
+    lines = []
+    for ps in groups.values():
+        if len(ps) == 1:
+            lines.append(f"  - {ps[0]}")
+            continue
+        where = "；".join(p.location() for p in ps[:shown])
+        more = f"；… 共 {len(ps)} 处 / {len(ps)} in all" if len(ps) > shown else ""
+        p = ps[0]
+        lines.append(
+            f"  - 提示 warning ×{len(ps)}: {p.message_zh} / {p.message_en}\n"
+            f"      位置 where: {where}{more}"
+        )
+    return lines
 
 
 def _typed_tables(
@@ -203,18 +225,7 @@ def _typed_tables(
                 continue
             values, bad, code = parse_column(df[col.name], col)
             if bad.any():
-                zh, en = _PARSE_MSG[code]
-                ck.flag(
-                    "error",
-                    code,
-                    f"{col.zh}{zh}",
-                    f"{col.name} {en}",
-                    table=name,
-                    rows=rt.rows,
-                    mask=bad.to_numpy(),
-                    column=col.name,
-                    values=df[col.name],
-                )
+                _flag_bad_cells(ck, name, col, df[col.name], bad, code, rt.rows)
             out[col.name] = (
                 values.astype(col.dtype) if str(values.dtype) != col.dtype else values
             )
@@ -225,6 +236,73 @@ def _typed_tables(
         if not set(t.primary_key) & set(missing_cols):
             check_primary_key(ck, contract, name, typed, rows[name])
     return tables, rows, present, ck
+
+
+def _flag_bad_cells(ck: Checker, table: str, col, raw: pd.Series, bad, code, rows):
+    """Located errors for cells that did not parse (enum: one message per value)."""
+    bad = bad.to_numpy()
+    if code in ("type_number", "type_integer"):
+        nonfinite = np.zeros(len(bad), bool)
+        nonfinite[bad] = non_finite_mask(raw[bad]).to_numpy()
+        ck.flag(
+            "error",
+            "non_finite",
+            f"{col.zh}不是有限数值（inf、Infinity、NaN 不能作为金额或数量）",
+            f"{col.name} is not a finite number (inf, Infinity and NaN are not amounts)",
+            table=table,
+            rows=rows,
+            mask=nonfinite,
+            column=col.name,
+            values=raw,
+        )
+        bad = bad & ~nonfinite
+    if code != "enum":
+        zh, en = _PARSE_MSG[code]
+        ck.flag(
+            "error",
+            code,
+            f"{col.zh}{zh}",
+            f"{col.name} {en}",
+            table=table,
+            rows=rows,
+            mask=bad,
+            column=col.name,
+            values=raw,
+        )
+        return
+    text = raw.astype(str).str.strip()
+    for value in pd.unique(text[bad])[:MAX_PER_RULE]:
+        zh, en = _label_message(col, value)
+        ck.flag(
+            "error",
+            "enum",
+            zh,
+            en,
+            table=table,
+            rows=rows,
+            mask=bad & (text == value).to_numpy(),
+            column=col.name,
+            values=raw,
+        )
+
+
+def _label_message(col, value: str) -> tuple[str, str]:
+    """'X is not an allowed label; allowed: …; did you mean …?' in Chinese and English."""
+    allowed = [col.label_zh(v) for v in col.values or ()]
+    spellings = {
+        normalize_label(x): x for x in (*allowed, *col.value_aliases, *col.values)
+    }
+    close = difflib.get_close_matches(
+        normalize_label(value), spellings, n=1, cutoff=0.5
+    )
+    hint_zh = f"是否为“{spellings[close[0]]}”？" if close else ""
+    hint_en = f" Did you mean '{spellings[close[0]]}'?" if close else ""
+    return (
+        f"{col.zh}“{value}”不是允许的取值。{hint_zh}可填：{'、'.join(allowed)}"
+        "（其他写法见 data/README.md“取值别名”）",
+        f"{col.name} '{value}' is not an allowed label.{hint_en} Allowed: "
+        f"{', '.join(allowed)} (other spellings: data/README.md, label aliases)",
+    )
 
 
 def _empty_column(dtype: str, index) -> pd.Series:
@@ -238,14 +316,17 @@ def _finish(
     problems: ProblemList,
     files: dict[str, Path],
     truth: dict[str, Any] | None,
+    as_of: pd.Timestamp | None = None,
+    file_names: dict[str, str] | None = None,
 ) -> ValidationReport:
     contract = get_contract()
-    file_names = {k: v.where if v is not None else k for k, v in raw.items()}
+    if file_names is None:
+        file_names = {k: v.where if v is not None else k for k, v in raw.items()}
     tables, rows, present, ck = _typed_tables(raw, contract, problems, file_names)
     if all(p.code not in ("missing_column", "missing_table") for p in problems.errors):
         check_foreign_keys(ck, contract, tables, rows, present)
         if "awards" in present:
-            check_awards(ck, contract, tables, rows, present)
+            check_awards(ck, contract, tables, rows, present, as_of=as_of)
         check_other(ck, contract, tables, rows, present)
     all_problems = problems.items + ck.finish()
     order = {"error": 0, "warning": 1, "finding": 2}
@@ -263,6 +344,8 @@ def _finish(
             source=source,
             files=files,
             truth=truth,
+            rows=rows,
+            as_of=as_of,
         )
     return report
 
@@ -281,26 +364,10 @@ def validate(path: str | Path) -> ValidationReport:
     ValidationReport
     """
     path = Path(path)
-    contract = get_contract()
     problems = ProblemList()
-    entries = discover(path, contract, problems)
+    raw, files = read_inputs(path, get_contract(), problems)
     if not path.exists():
         return ValidationReport(source=path, problems=problems.items)
-    raw: dict[str, RawTable | None] = {}
-    files: dict[str, Path] = {}
-    for name, file, sheet in entries:
-        try:
-            raw[name] = read_table_file(name, file, sheet, contract, problems)
-        except (OSError, ValueError) as exc:
-            problems.error(
-                "unreadable_file",
-                f"无法读取文件：{exc}",
-                f"Cannot read the file: {exc}",
-                file=file.name,
-                table=name,
-            )
-            raw[name] = None
-        files[name] = file
     truth = None
     tj = (path if path.is_dir() else path.parent) / "truth.json"
     if tj.is_file():
@@ -357,6 +424,42 @@ def dataset_from_frames(
             report.errors,
         )
     return report.dataset  # type: ignore[return-value]
+
+
+#: Warnings of the checking rules (recomputed by :func:`recheck`); the others come
+#: from reading the files and are kept.
+_CHECK_WARNINGS = frozenset({"first_award_year", "flag_inconsistent"})
+
+
+def recheck(
+    ds: Dataset,
+    tables: dict[str, pd.DataFrame],
+    rows: dict[str, np.ndarray],
+    *,
+    as_of: pd.Timestamp | None = None,
+) -> Dataset:
+    """Re-run every rule on changed typed tables of ``ds`` (row numbers kept).
+
+    Used by :func:`jdeval.data.as_of`; raises :class:`DataError` if the tables no
+    longer satisfy the contract.
+    """
+    raw: dict[str, RawTable | None] = {}
+    for name, df in tables.items():
+        r = rows.get(name)
+        if r is None or len(r) != len(df):
+            r = np.arange(2, len(df) + 2)
+        raw[name] = RawTable(name, Path(name), None, df.reset_index(drop=True), r)
+    names = {k: str(v.name) for k, v in ds.files.items()}
+    report = _finish(ds.source, raw, ProblemList(), ds.files, ds.truth, as_of, names)
+    if not report.ok:
+        raise DataError(
+            f"数据有 {len(report.errors)} 处错误 / The data has {len(report.errors)} error(s)",
+            report.errors,
+        )
+    out = report.dataset
+    kept = [w for w in ds.warnings if w.code not in _CHECK_WARNINGS]
+    out.warnings = kept + [w for w in out.warnings if w.code in _CHECK_WARNINGS]  # type: ignore[union-attr]
+    return out  # type: ignore[return-value]
 
 
 def _repo_root() -> Path:

@@ -8,6 +8,11 @@ common case and falls back to a per-value parser only for the cells that need it
 
 Every parser returns ``(values, bad)`` where ``bad`` is a boolean mask of non-empty
 cells that could not be parsed; the caller turns them into located problems.
+
+Nothing changes meaning silently: ``inf``/``Infinity``/``NaN`` text (and numbers that
+overflow to infinity) in a numeric column, a comma that is not a thousands separator
+(``1,5``), and integers beyond 2**53 (where a float drops digits) are bad cells, not
+values.
 """
 
 from __future__ import annotations
@@ -19,9 +24,22 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from jdeval.data.contract import Column
+from jdeval.data.contract import Column, normalize_label
 
-__all__ = ["parse_column", "is_blank", "BOOL_TRUE", "BOOL_FALSE", "parse_date_value"]
+__all__ = [
+    "parse_column",
+    "is_blank",
+    "BOOL_TRUE",
+    "BOOL_FALSE",
+    "parse_date_value",
+    "non_finite_mask",
+    "MAX_EXACT_INT",
+]
+
+#: Largest integer a float64 holds exactly; integer cells beyond it are refused.
+MAX_EXACT_INT = 2**53
+_NON_FINITE_RE = re.compile(r"^[+-]?(inf|infinity|nan)$", re.IGNORECASE)
+_THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 #: Cells treated as empty (besides whitespace).
 MISSING_TOKENS = frozenset(
@@ -32,7 +50,6 @@ MISSING_TOKENS = frozenset(
         "null",
         "na",
         "n/a",
-        "#n/a",
         "nat",
         "-",
         "—",
@@ -61,10 +78,16 @@ def _nfkc(x: str) -> str:
     return unicodedata.normalize("NFKC", x).strip()
 
 
-def _as_text(s: pd.Series) -> pd.Series:
+#: Missing tokens of numeric columns: ``nan`` there is a non-finite number (an error),
+#: not a blank.
+_NUMERIC_MISSING = MISSING_TOKENS - {"nan"}
+
+
+def _as_text(s: pd.Series, *, numeric: bool = False) -> pd.Series:
     """Cells as stripped strings, with NA for blanks."""
     t = s.astype("str").str.strip()
-    blank = t.isna() | t.str.lower().isin(MISSING_TOKENS)
+    tokens = _NUMERIC_MISSING if numeric else MISSING_TOKENS
+    blank = t.isna() | t.str.lower().isin(tokens)
     return t.mask(blank)
 
 
@@ -89,22 +112,27 @@ def _arrow_numeric(s: pd.Series) -> pd.Series | None:
         if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
             return None
         arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
-        out = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+        num = pc.cast(arr, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         return None
-    return pd.Series(out, index=s.index, dtype="float64")
+    if pc.all(pc.is_finite(num)).as_py() not in (True, None):
+        return None  # inf/nan text: let the careful path flag those cells
+    return pd.Series(num.to_numpy(zero_copy_only=False), index=s.index, dtype="float64")
 
 
 def _numeric(s: pd.Series, *, percent: bool) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_bool_dtype(s):
         s = s.astype("float64")
     if pd.api.types.is_numeric_dtype(s):
-        return s.astype("float64"), pd.Series(False, index=s.index)
+        v = s.astype("float64")
+        inf = pd.Series(np.isinf(v.to_numpy()), index=s.index)
+        return v.mask(inf), inf
     fast = _arrow_numeric(s)
     if fast is not None:
         return fast, pd.Series(False, index=s.index)
-    t = _as_text(s)
+    t = _as_text(s, numeric=True)
     out = pd.to_numeric(t, errors="coerce").astype("float64")
+    out = out.where(np.isfinite(out))  # inf/nan text: to the careful path, then bad
     need = out.isna() & t.notna()
     if need.any():
         fixed = {v: _clean_number(v, percent=percent) for v in pd.unique(t[need])}
@@ -114,9 +142,14 @@ def _numeric(s: pd.Series, *, percent: bool) -> tuple[pd.Series, pd.Series]:
 
 
 def _clean_number(v: str, *, percent: bool) -> float:
+    """Number from a spreadsheet spelling; NaN when it is not one (or not finite)."""
     x = _nfkc(v)
-    for ch in (",", "，", " ", "¥", "￥", "'", "_"):
+    for ch in (" ", "¥", "￥", "'", "_"):
         x = x.replace(ch, "")
+    if "," in x:  # only real thousands separators: 1,234.5 — never 1,5
+        if not _THOUSANDS_RE.match(x.removesuffix("万元").removesuffix("%")):
+            return np.nan
+        x = x.replace(",", "")
     if x.endswith("万元"):
         x = x[:-2]
     if percent and x.endswith("%"):
@@ -124,9 +157,27 @@ def _clean_number(v: str, *, percent: bool) -> float:
     if x.startswith("(") and x.endswith(")"):  # accounting negative
         x = "-" + x[1:-1]
     try:
-        return float(x)
+        out = float(x)
     except ValueError:
         return np.nan
+    return out if np.isfinite(out) else np.nan
+
+
+def non_finite_mask(s: pd.Series) -> pd.Series:
+    """Cells spelling a non-finite number (``inf``, ``-Infinity``, ``NaN``, ``1e999``)."""
+
+    def one(v) -> bool:
+        if isinstance(v, (float, np.floating)):
+            return bool(np.isinf(v))
+        x = _nfkc(str(v)).replace(",", "")
+        if _NON_FINITE_RE.match(x):
+            return True
+        try:
+            return bool(np.isinf(float(x)))
+        except ValueError:
+            return False
+
+    return s.map(one).astype(bool)
 
 
 def parse_date_value(v: str) -> pd.Timestamp | None:
@@ -204,8 +255,8 @@ def _ids(s: pd.Series, *, text: bool = False) -> tuple[pd.Series, pd.Series]:
 
 def _enum_lookup(col: Column) -> dict[str, str]:
     """Normalised spelling (allowed value or alias) → allowed value."""
-    lookup = {_nfkc(v).lower(): v for v in col.values or ()}
-    lookup.update({_nfkc(k).lower(): v for k, v in col.value_aliases.items()})
+    lookup = {normalize_label(v): v for v in col.values or ()}
+    lookup.update({normalize_label(k): v for k, v in col.value_aliases.items()})
     return lookup
 
 
@@ -214,7 +265,7 @@ def _enum(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     allowed = set(col.values or ())
     lookup = _enum_lookup(col)
     mapping = {
-        v: v if v in allowed else lookup.get(_nfkc(v).lower())
+        v: v if v in allowed else lookup.get(normalize_label(v))
         for v in pd.unique(t.dropna())
     }
     out = t.map(mapping)
@@ -229,18 +280,19 @@ def _enum(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
 SMALL = 300
 
 
-def _cell_text(v) -> str | None:
+def _cell_text(v, numeric: bool = False) -> str | None:
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
         return None
     x = str(v).strip()
-    return None if x.lower() in MISSING_TOKENS else x
+    return None if x.lower() in (_NUMERIC_MISSING if numeric else MISSING_TOKENS) else x
 
 
 def _cell_number(x: str, percent: bool) -> float:
     try:
-        return float(x)
+        out = float(x)
     except ValueError:
         return _clean_number(x, percent=percent)
+    return out if np.isfinite(out) else np.nan
 
 
 def _cell(x: str, col: Column, lookup: dict[str, str] | None):
@@ -251,7 +303,7 @@ def _cell(x: str, col: Column, lookup: dict[str, str] | None):
         if np.isnan(v):
             return None
         if kind == "int":
-            return int(v) if float(v).is_integer() else None
+            return int(v) if float(v).is_integer() and abs(v) < MAX_EXACT_INT else None
         return v
     if kind == "date":
         return parse_date_value(x)
@@ -271,7 +323,7 @@ def _cell(x: str, col: Column, lookup: dict[str, str] | None):
     if kind == "enum":
         if y in (col.values or ()):
             return y
-        return (lookup or {}).get(y.lower())
+        return (lookup or {}).get(normalize_label(y))
     if kind == "uscc":
         return y.upper()
     return y
@@ -294,13 +346,17 @@ def _parse_small(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
         ):
             if isinstance(v, float) and np.isnan(v):
                 v = None
+            elif not np.isfinite(v):
+                vals.append(None)
+                bad.append(True)
+                continue
             elif col.type in ("money", "float"):
                 vals.append(float(v))
                 bad.append(False)
                 continue
-            elif float(v).is_integer():
+            elif float(v).is_integer() and abs(v) < MAX_EXACT_INT:
                 v = str(int(v))
-        x = _cell_text(v)
+        x = _cell_text(v, numeric=col.type in ("money", "float", "int"))
         if x is None:
             default = col.value_aliases.get("") if col.type == "enum" else None
             vals.append(default)
@@ -362,7 +418,7 @@ def parse_column(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
         v, bad = _numeric(s, percent=col.unit == "%")
     elif kind == "int":
         v, bad = _numeric(s, percent=False)
-        frac = v.notna() & (v != np.floor(v.fillna(0)))
+        frac = v.notna() & ((v != np.floor(v.fillna(0))) | (v.abs() >= MAX_EXACT_INT))
         v = v.mask(frac).round().astype("Int64")
         bad = bad | frac
     elif kind == "date":

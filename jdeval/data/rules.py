@@ -86,7 +86,7 @@ class Checker:
                 code,
                 zh,
                 en,
-                file=self.files.get(table),
+                file=getattr(row, "where", None) or self.files.get(table),
                 table=table,
                 row=None if row is None else int(row),
                 column=column,
@@ -295,9 +295,18 @@ def check_foreign_keys(
 
 
 def check_awards(
-    ck: Checker, contract: Contract, tables: dict, rows: dict, present: set[str]
+    ck: Checker,
+    contract: Contract,
+    tables: dict,
+    rows: dict,
+    present: set[str],
+    as_of: pd.Timestamp | None = None,
 ) -> None:
-    """Error rules and compliance findings of the awards table."""
+    """Error rules and compliance findings of the awards table.
+
+    "Still undisbursed" is measured at ``as_of`` when given, else at the latest date
+    in the awards table.
+    """
     a = tables["awards"]
     if a.empty:
         return
@@ -431,7 +440,11 @@ def check_awards(
         column="disbursement_date",
         values=lag,
     )
-    latest = pd.concat([a[c] for c in AWARD_DATE_ORDER]).max()
+    latest = (
+        as_of
+        if as_of is not None
+        else pd.concat([a[c] for c in AWARD_DATE_ORDER]).max()
+    )
     if pd.notna(latest):
         waiting = (latest - a["approval_date"]).dt.days
         ck.flag(

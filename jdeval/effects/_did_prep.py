@@ -62,6 +62,9 @@ class DidPanel:
         ``(n,)`` unit identifiers.
     cluster
         ``(n,)`` cluster codes or ``None``.
+    w
+        ``(n,)`` sampling weights (``weightsname``, constant within unit) or
+        ``None``.
     notes
         Sample adjustments, bilingual, for the result's notes.
     """
@@ -78,6 +81,7 @@ class DidPanel:
     covariates: list[str]
     notes: list[str]
     time_is_datetime: bool = False
+    w: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -196,6 +200,7 @@ def prepare_panel(
     anticipation: float,
     clustervars: list[str],
     allow_unbalanced_panel: bool,
+    weightsname: str | None = None,
 ) -> DidPanel:
     """Check ``data`` and build the wide arrays (see module docstring)."""
     probs = ProblemList()
@@ -204,6 +209,8 @@ def prepare_panel(
             "数据必须是 pandas DataFrame / data must be a pandas DataFrame",
         )
     needed = [yname, tname, idname, gname, *covariates, *clustervars]
+    if weightsname is not None:
+        needed.append(weightsname)
     missing = [c for c in dict.fromkeys(needed) if c not in data.columns]
     for c in missing:
         probs.error(
@@ -217,7 +224,7 @@ def prepare_panel(
     probs.raise_if_errors(
         DataError, "交错 DiD 输入数据有误 / bad input for staggered DiD"
     )
-    for c in [yname, *covariates]:
+    for c in [yname, *covariates, *([weightsname] if weightsname else [])]:
         s = data[c]
         if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
             probs.error(
@@ -297,6 +304,9 @@ def prepare_panel(
             table="data",
             column=gname,
         )
+    w_unit = None
+    if weightsname is not None and not probs.errors:
+        w_unit = _unit_weights(data[weightsname], ucode_all, n_all, uniques, probs)
     cl_codes = None
     if clustervars:
         cvals = data[clustervars[0]]
@@ -421,6 +431,8 @@ def prepare_panel(
     ids = np.asarray(uniques)[unit_ok]
     if cl_codes is not None:
         cl_codes = cl_codes[unit_ok]
+    if w_unit is not None:
+        w_unit = w_unit[unit_ok]
     T = len(tlist)
     tcode = _period_codes(tkeep, tlist)
 
@@ -558,7 +570,51 @@ def prepare_panel(
         covariates=list(covariates),
         notes=notes,
         time_is_datetime=t_dt,
+        w=w_unit,
     )
+
+
+def _unit_weights(
+    w: pd.Series, ucode: np.ndarray, n_all: int, uniques, probs: ProblemList
+) -> np.ndarray:
+    """Per-unit sampling weight: finite, non-negative, constant within unit."""
+    name = str(w.name)
+    wv = w.to_numpy(dtype=float, na_value=np.nan)
+    bad = np.flatnonzero(~np.isfinite(wv) | (wv < 0))
+    for i in bad[:_MAX_LISTED]:
+        probs.error(
+            "did_weight_invalid",
+            f"权重列 {name} 必须为非负有限数",
+            f"weights column {name} must be finite and non-negative",
+            table="data",
+            row=int(i) + 2,
+            column=name,
+            value=wv[i],
+        )
+    wmin = np.full(n_all, np.inf)
+    wmax = np.full(n_all, -np.inf)
+    np.minimum.at(wmin, ucode, wv)
+    np.maximum.at(wmax, ucode, wv)
+    varying = np.flatnonzero(wmin != wmax)
+    for u in varying[:_MAX_LISTED]:
+        probs.error(
+            "did_weight_varies",
+            f"权重 {name} 在单位 {uniques[u]} 内随时间变化；抽样权重须对每个单位不变",
+            f"weight {name} varies within unit {uniques[u]}; sampling weights must be "
+            "constant within unit",
+            table="data",
+            column=name,
+            value=uniques[u],
+        )
+    if np.isfinite(wv).all() and wv.sum() <= 0:
+        probs.error(
+            "did_weight_invalid",
+            f"权重列 {name} 之和为 0",
+            f"weights column {name} sums to zero",
+            table="data",
+            column=name,
+        )
+    return wmin
 
 
 def _unit_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

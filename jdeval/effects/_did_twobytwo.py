@@ -38,15 +38,24 @@ def logit_fit(
     *,
     beta0: np.ndarray | None = None,
     max_iter: int = 50,
+    w: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-likelihood logit by Newton–Raphson; returns fitted probabilities.
+
+    Hand-written on purpose (the project's one other logit, for matching, is
+    statsmodels'): measured on 200,000 firms × 4 regressors with one BLAS thread,
+    this takes 139–170 ms cold and 98–100 ms warm-started, statsmodels ``Logit``
+    441–466 ms and ``GLM`` 1,250 ms, for the same coefficients (max difference
+    5e-17). att_gt fits ~9 such logits at that size (one per comparison design),
+    so statsmodels would add ~3 s to a ~5 s run. (/tmp script, 2026-11-30.)
 
     ``xt`` is the ``(k, n)`` covariate matrix (intercept row first): the transposed
     layout makes every product a contiguous BLAS call. Starts like R's ``glm``
     (``mustart = (y + 0.5) / 2``) and iterates until the Newton step is below
     ``1e-7`` in every coefficient (relative); by quadratic convergence the fit is then
     the MLE to ~1e-14. ``beta0`` is an optional warm start (e.g. the fit for
-    a neighbouring comparison group). Returns ``(probabilities, coefficients)``.
+    a neighbouring comparison group). ``w`` are prior (sampling) weights, as
+    ``glm(..., weights = w)``. Returns ``(probabilities, coefficients)``.
 
     Raises
     ------
@@ -55,16 +64,19 @@ def logit_fit(
     """
     if beta0 is None:
         mu = (d + 0.5) / 2.0
-        w = mu * (1 - mu)
-        z = np.log(mu / (1 - mu)) + (d - mu) / w
-        xw = xt * w
+        v = mu * (1 - mu)
+        z = np.log(mu / (1 - mu)) + (d - mu) / v
+        xw = xt * (v if w is None else v * w)
         beta = np.linalg.solve(xw @ xt.T, xw @ z)
     else:
         beta = np.asarray(beta0, dtype=float).copy()
     p = expit(beta @ xt)
     for _ in range(max_iter):
-        w = p * (1 - p)
-        step = np.linalg.solve((xt * w) @ xt.T, xt @ (d - p))
+        v = p * (1 - p)
+        if w is None:
+            step = np.linalg.solve((xt * v) @ xt.T, xt @ (d - p))
+        else:
+            step = np.linalg.solve((xt * (v * w)) @ xt.T, xt @ (w * (d - p)))
         beta = beta + step
         p = expit(beta @ xt)
         # Quadratic convergence: after a step below 1e-7 the remaining error is
@@ -87,6 +99,9 @@ class CellDesign:
         ``"dr"``, ``"ipw"`` or ``"reg"``.
     beta0
         Warm start for the propensity-score logit.
+    trim_level
+        Comparison units with a propensity score at or above it get zero weight
+        (R DRDID's ``trim.level``).
     """
 
     def __init__(
@@ -95,34 +110,43 @@ class CellDesign:
         xt: np.ndarray,
         est_method: str,
         beta0: np.ndarray | None = None,
+        trim_level: float = TRIM_LEVEL,
+        w: np.ndarray | None = None,
     ):
         self.d = d
         self.xt = xt
         self.n1 = d.shape[0]
         self.est_method = est_method
         self.ctrl = 1.0 - d
-        self.mean_d = d.mean()
+        # Sampling weights, normalised to mean 1 as DRDID does (``None``: all 1).
+        self.w = None if w is None else w / w.mean()
+        # Weighted treated / comparison indicators (DRDID's i.weights * D, ...).
+        self.wd = d if w is None else self.w * d
+        self.wctrl = self.ctrl if w is None else self.w * self.ctrl
+        self.mean_d = self.wd.mean()
         k = xt.shape[0]
         if est_method in ("dr", "reg"):
-            gram = (xt * self.ctrl) @ xt.T / self.n1
+            gram = (xt * self.wctrl) @ xt.T / self.n1
             if self.ctrl.sum() < k or np.linalg.cond(gram) > 1 / np.finfo(float).eps:
                 raise np.linalg.LinAlgError(
                     "outcome regression design is singular among comparison units"
                 )
             self.xpx_inv = np.linalg.inv(gram)
+        self.ps = None  # no propensity score (outcome regression)
         if est_method in ("dr", "ipw"):
             self.beta = None
             if k == 1:
                 ps = np.full(self.n1, self.mean_d)
             else:
-                ps, self.beta = logit_fit(d, xt, beta0=beta0)
+                ps, self.beta = logit_fit(d, xt, beta0=beta0, w=self.w)
             ps = np.minimum(ps, _PS_MAX)
             self.ps = ps
-            self.hess_ps = np.linalg.inv((xt * (ps * (1 - ps))) @ xt.T) * self.n1
-            self.score_ps = d - ps
-            trim = np.where(d == 0, ps < TRIM_LEVEL, True)
-            self.w_treat = d * trim
-            self.w_cont = trim * ps * self.ctrl / (1 - ps)
+            v = ps * (1 - ps) if w is None else self.w * ps * (1 - ps)
+            self.hess_ps = np.linalg.inv((xt * v) @ xt.T) * self.n1
+            self.score_ps = d - ps if w is None else self.w * (d - ps)
+            trim = np.where(d == 0, ps < trim_level, True)
+            self.w_treat = self.wd * trim
+            self.w_cont = trim * ps * self.wctrl / (1 - ps)
             self.mw_treat = self.w_treat.mean()
             self.mw_cont = self.w_cont.mean()
             if self.mw_treat == 0 or self.mw_cont == 0:
@@ -134,10 +158,10 @@ class CellDesign:
                 m3 = xt @ self.w_cont / self.n1
                 # OLS part of the DR influence function, up to the residual factor.
                 v = self.xpx_inv @ (m3 / self.mw_cont - m1 / self.mw_treat)
-                self.ols_dir = self.ctrl * (v @ xt)
+                self.ols_dir = self.wctrl * (v @ xt)
         if est_method == "reg":
-            m1 = xt @ d / self.n1
-            self.ols_dir_reg = self.ctrl * ((self.xpx_inv @ m1) @ xt)
+            m1 = xt @ self.wd / self.n1
+            self.ols_dir_reg = self.wctrl * ((self.xpx_inv @ m1) @ xt)
 
     def estimate(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """ATTs and influence functions for outcome changes ``dy``.
@@ -162,7 +186,7 @@ class CellDesign:
 
     def _ols(self, dy: np.ndarray) -> np.ndarray:
         """Fitted comparison-group regression of each row of ``dy`` on covariates."""
-        beta = (dy * self.ctrl) @ self.xt.T @ self.xpx_inv / self.n1
+        beta = (dy * self.wctrl) @ self.xt.T @ self.xpx_inv / self.n1
         return beta @ self.xt
 
     def _ps_correction(self, m2: np.ndarray) -> np.ndarray:
@@ -198,7 +222,7 @@ class CellDesign:
         return eta_t - eta_c, inf_t - (inf_c1 + self._ps_correction(m2)) / self.mw_cont
 
     def _reg(self, dy):
-        d = self.d
+        d = self.wd
         out = self._ols(dy)
         md = self.mean_d
         eta_t = (dy * d).mean(axis=1) / md

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
+from jdeval.effects.progress import Progress
 from jdeval.effects.results import normal_inference
-from jdeval.effects.robustness import _cs
+from jdeval.effects.robustness import _cs, compact_panel
 from jdeval.errors import DataError, ProblemList
 
 __all__ = ["heterogeneity", "first_award_category", "DIMENSIONS", "CATEGORY_ZH"]
@@ -75,8 +77,7 @@ def first_award_category(awards: pd.DataFrame) -> pd.Series:
     return first
 
 
-def _one_group(sub, *, yname, covariates, min_treated, alp):
-    n_t = int(sub.loc[sub["first_award_year"] > 0, "firm_id"].nunique())
+def _one_group(sub, n_t, *, yname, covariates, min_treated, alp):
     use_x = bool(covariates) and n_t >= max(min_treated, 3 * (len(covariates) + 5))
     try:
         agg = _cs(
@@ -86,9 +87,10 @@ def _one_group(sub, *, yname, covariates, min_treated, alp):
             control_group="nevertreated",
             alp=alp,
         ).aggregate(type="simple")
-        return agg.overall_att, agg.overall_se, use_x, ""
-    except Exception as exc:  # noqa: BLE001 - report, don't crash the battery
+    except (DataError, ValueError, np.linalg.LinAlgError) as exc:
+        # a group too small or without variation is a flagged row, not a failure
         return math.nan, math.nan, use_x, str(exc).splitlines()[0][:200]
+    return agg.overall_att, agg.overall_se, use_x, ""
 
 
 def heterogeneity(
@@ -133,10 +135,10 @@ def heterogeneity(
         if b not in DIMENSIONS:
             raise ValueError(f"unknown dimension {b!r}; choose from {list(DIMENSIONS)}")
     covariates = list(covariates or [])
-    p = panel.copy()
+    p = panel
     if "category" in by:
         cat = first_award_category(awards) if awards is not None else pd.Series()
-        p["category"] = p["firm_id"].map(cat)
+        p = panel.assign(category=panel["firm_id"].astype(str).map(cat))
         if awards is None:
             by.remove("category")
     missing = [b for b in by if b not in p.columns]
@@ -150,45 +152,56 @@ def heterogeneity(
                 column=c,
             )
         problems.raise_if_errors(DataError, "无法做异质性分析 cannot split effects")
-    controls = p.loc[p["first_award_year"] == 0]
-    n_control = int(controls["firm_id"].nunique())
-    rows = []
+    # prepared once: integer ids, outcome present; groups are row masks of it
+    d, kept = compact_panel(p, yname, covariates, return_rows=True)
+    g = d["first_award_year"].to_numpy()
+    firm = d["firm_id"].to_numpy()
+    is_control = g == 0
+    n_control = int(np.unique(firm[is_control]).size)
+    groups = []
     for dim in by:
-        treated = p.loc[p["first_award_year"] > 0]
-        for val, tsub in treated.groupby(dim, sort=True):
-            sub = pd.concat([tsub, controls], ignore_index=True).dropna(subset=[yname])
-            n_t = int(tsub["firm_id"].nunique())
-            est, se, used_x, err = _one_group(
-                sub,
-                yname=yname,
-                covariates=covariates,
-                min_treated=min_treated,
-                alp=alp,
-            )
-            small = n_t < min_treated
-            if small:
-                fzh = f"受资助企业仅 {n_t} 家（少于 {min_treated} 家），样本过少，不宜解读"
-                fen = f"only {n_t} funded firms (< {min_treated}): too few to interpret"
-            elif err:
-                fzh, fen = "无法估计：" + err, "could not estimate: " + err
-            else:
-                fzh, fen = "", ""
-            label = CATEGORY_ZH.get(str(val), str(val)) if dim == "category" else val
-            rows.append(
-                {
-                    "dimension": dim,
-                    "dimension_zh": DIMENSIONS[dim][0],
-                    "group": str(val),
-                    "group_zh": str(label),
-                    "n_treated": n_t,
-                    "n_control": n_control,
-                    **normal_inference(est, se, alp),
-                    "too_small": small,
-                    "covariates_used": used_x,
-                    "flag_zh": fzh,
-                    "flag_en": fen,
-                }
-            )
+        codes, values = pd.factorize(p[dim].to_numpy()[kept])
+        present = np.unique(codes[~is_control & (codes >= 0)])
+        for k in sorted(present, key=lambda k: str(values[k])):
+            groups.append((dim, values[k], codes == k))
+    bar = Progress("heterogeneity", total=len(groups))
+    rows = []
+    for dim, val, in_group in groups:
+        sub = d.loc[is_control | in_group]
+        n_t = int(np.unique(firm[in_group & ~is_control]).size)
+        est, se, used_x, err = _one_group(
+            sub,
+            n_t,
+            yname=yname,
+            covariates=covariates,
+            min_treated=min_treated,
+            alp=alp,
+        )
+        bar.mark(f"{dim}={val}", f"{DIMENSIONS[dim][0]}：{val}", outcome=yname)
+        small = n_t < min_treated
+        if small:
+            fzh = f"受资助企业仅 {n_t} 家（少于 {min_treated} 家），样本过少，不宜解读"
+            fen = f"only {n_t} funded firms (< {min_treated}): too few to interpret"
+        elif err:
+            fzh, fen = "无法估计：" + err, "could not estimate: " + err
+        else:
+            fzh, fen = "", ""
+        label = CATEGORY_ZH.get(str(val), str(val)) if dim == "category" else val
+        rows.append(
+            {
+                "dimension": dim,
+                "dimension_zh": DIMENSIONS[dim][0],
+                "group": str(val),
+                "group_zh": str(label),
+                "n_treated": n_t,
+                "n_control": n_control,
+                **normal_inference(est, se, alp),
+                "too_small": small,
+                "covariates_used": used_x,
+                "flag_zh": fzh,
+                "flag_en": fen,
+            }
+        )
     out = pd.DataFrame(rows)
     if len(out):
         out.insert(0, "outcome", yname)

@@ -275,7 +275,10 @@ def build_panel(
         from jdeval.effects.productivity import estimate_tfp
 
         prod = estimate_tfp(p, method=tfp)
-        p = p.merge(prod.tfp, on=["firm_id", "year"], how="left")
+        # rows of prod.tfp are rows of p (positions kept): no merge on the keys
+        col = np.full(len(p), np.nan)
+        col[prod.rows] = prod.tfp["tfp"].to_numpy()
+        p["tfp"] = col
     else:
         p["tfp"] = np.nan
     if return_production:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from jdeval.effects.outcomes import COVARIATES, OUTCOMES, build_panel, outcome_label
 from jdeval.effects.results import AggregateResult, EffectResult
@@ -145,6 +146,31 @@ class PolicyEffects:
     notes
         Remarks for the reader, including every sample adjustment the estimators
         warned about (units dropped, small cohorts), per outcome.
+    inference
+        How the main design's SEs are clustered and why
+        (:class:`jdeval.effects.did.InferenceInfo`, ``.reason_zh``).
+    overlap
+        Propensity-score overlap per cohort of the main design, first outcome
+        (``.table``, ``.threshold``, ``.warnings``, ``.plot()``; other outcomes'
+        overlap warnings are in ``notes``).
+    attrition, attrition_by_outcome
+        Entry/exit diagnostic (:class:`jdeval.effects.attrition.Attrition`) of
+        the first outcome's sample / of each outcome; its ``panel_mode`` is the
+        estimator used by the CS designs, ``.reason_zh`` says why.
+    honest
+        Outcome → :class:`jdeval.effects.honest.HonestSensitivity`: Rambachan–Roth
+        robust CIs of the first-year effect (``.frame`` Δ^RM C-LF by M̄,
+        ``.smoothness`` Δ^SD FLCI by M, ``.original``, ``.breakdown_mbar``).
+    power
+        One row per outcome: ``mde_80`` (= 2.80 · SE), ``slope_80_wald`` /
+        ``slope_80_individual`` (linear pre-trend slope the pre-test detects with
+        80 % power, Roth 2022), ``pretest_power_at_mde_trend``.
+    dose
+        :class:`jdeval.effects.dose.DoseResult`: effects by subsidy tercile, linear
+        dose slope, additional technology investment (万元) per 万元 of subsidy.
+    bacon
+        Outcome → :class:`jdeval.effects.bacon.BaconResult` (Goodman-Bacon
+        decomposition of the TWFE estimate, ``.forbidden_weight``).
     """
 
     year: int
@@ -160,6 +186,14 @@ class PolicyEffects:
     panel: pd.DataFrame
     pretests: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    honest: dict[str, Any] = field(default_factory=dict)
+    power: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dose: Any = None
+    bacon: dict[str, Any] = field(default_factory=dict)
+    inference: Any = None
+    overlap: Any = None
+    attrition: Any = None
+    attrition_by_outcome: dict[str, Any] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- text
     @property
@@ -358,15 +392,20 @@ def policy_effects(
     DataError
         Missing tables/columns, an unknown outcome, or no funded firm by ``year``.
     """
+    from jdeval.effects._event_study import event_study
+    from jdeval.effects._twfe import twfe
+    from jdeval.effects.attrition import attrition_diagnostic
     from jdeval.effects.did import att_gt
-    from jdeval.effects.event_study import event_study
     from jdeval.effects.heterogeneity import heterogeneity
     from jdeval.effects.matching import propensity_match
     from jdeval.effects.productivity import estimate_tfp
+    from jdeval.effects.progress import Progress
     from jdeval.effects.robustness import robustness
-    from jdeval.effects.twfe import twfe
 
     outcomes = list(outcomes or OUTCOMES["name"])
+    het_outcomes = [
+        o for o in outcomes if o in (heterogeneity_outcomes or HETEROGENEITY_OUTCOMES)
+    ]
     covariates = list(covariates or COVARIATES)
     problems = ProblemList()
     for o in outcomes:
@@ -378,7 +417,9 @@ def policy_effects(
                 value=o,
             )
     problems.raise_if_errors(DataError, "参数错误 bad arguments")
+    bar = Progress("policy_effects", total=2 + 5 * len(outcomes) + len(het_outcomes))
     panel, prod = build_panel(ds, max_year=year, return_production=True)
+    bar.mark("panel_tfp", "分析面板与全要素生产率（ACF）")
     if tfp_bootstrap:
         prod = estimate_tfp(panel, method="acf", bootstrap=tfp_bootstrap, seed=0)
     g = panel["first_award_year"].to_numpy()
@@ -411,14 +452,20 @@ def policy_effects(
     # here and make the nearest-neighbour match on the score noisier
     match = propensity_match(panel, covariates=covariates)
     matched_ids = set(match.firms.loc[match.firms["matched"], "firm_id"])
+    bar.mark("matching", "倾向得分匹配")
 
     rows, dyn, sa, pretests, rob, het = [], {}, {}, {}, [], []
+    # E1: how SEs are clustered, PS overlap and entry/exit (first outcome = main)
+    attrition_by, main_fit = {}, {}
     xformla = "~ " + " + ".join(covariates)
     for o in outcomes:
         d = panel.dropna(subset=[o, *covariates])
         n_firms = int(d["firm_id"].nunique())
         gd = d["first_award_year"].to_numpy()
         n_treated = int(d.loc[(gd > 0) & (gd <= year), "firm_id"].nunique())
+        attrition_by[o] = attrition_diagnostic(
+            d, yname=o, tname="year", idname="firm_id", gname="first_award_year"
+        )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = att_gt(
@@ -432,11 +479,14 @@ def policy_effects(
                 est_method="dr",
                 alp=alp,
                 allow_unbalanced_panel=True,
+                panel_mode=attrition_by[o].panel_mode,
             )
+            main_fit.setdefault("res", res)
             simple = res.aggregate(type="simple")
             dyn[o] = res.aggregate(type="dynamic")
             pretests[o] = res.pretest()
             rows.append(_row(o, "cs_dr", simple, n_firms, n_treated, alp))
+            bar.mark("cs_dr", "多期双重差分主估计", outcome=o)
             sa[o] = event_study(
                 d,
                 yname=o,
@@ -446,7 +496,11 @@ def policy_effects(
                 estimator="sunab",
                 alp=alp,
             )
+            # the fitted pyfixest model keeps its design matrices (~0.8 GB per
+            # outcome at 200,000 firms); the report uses only the estimates
+            sa[o].extra["model"] = None
             rows.append(_row(o, "sun_abraham", sa[o], n_firms, n_treated, alp))
+            bar.mark("sun_abraham", "Sun-Abraham 事件研究", outcome=o)
             tw = twfe(
                 d,
                 yname=o,
@@ -456,6 +510,7 @@ def policy_effects(
                 alp=alp,
             )
             rows.append(_row(o, "twfe", tw, n_firms, n_treated, alp))
+            bar.mark("twfe", "双向固定效应", outcome=o)
             dm = d.loc[d["firm_id"].isin(matched_ids)]
             mres = att_gt(
                 dm,
@@ -467,6 +522,7 @@ def policy_effects(
                 est_method="reg",
                 alp=alp,
                 allow_unbalanced_panel=True,
+                panel_mode=attrition_by[o].panel_mode,
             ).aggregate(type="simple")
             n_mt = int(
                 dm.loc[dm["first_award_year"].between(1, year), "firm_id"].nunique()
@@ -476,6 +532,7 @@ def policy_effects(
             )
             nv = naive_difference(d, yname=o, year=year, alp=alp)
             rows.append(_row(o, "naive", nv, nv.n_units, n_treated, alp))
+            bar.mark("matched_did", "匹配样本双重差分与简单对比", outcome=o)
             if robustness_checks:
                 rob.append(
                     robustness(
@@ -487,6 +544,7 @@ def policy_effects(
                         twfe_result=tw,
                     )
                 )
+            bar.mark("robustness", "稳健性检验", outcome=o)
         # sample adjustments of the estimators (not library noise) go to the notes
         for w in caught:
             if issubclass(w.category, DeprecationWarning):
@@ -494,7 +552,7 @@ def policy_effects(
             text = f"[{outcome_label(o)}] {w.message}"
             if text not in notes:
                 notes.append(text)
-        if o in (heterogeneity_outcomes or HETEROGENEITY_OUTCOMES):
+        if o in het_outcomes:
             h = heterogeneity(
                 d,
                 yname=o,
@@ -503,6 +561,7 @@ def policy_effects(
                 alp=alp,
             )
             het.append(h)
+            bar.mark("heterogeneity", "异质性分析", outcome=o)
     het_df = pd.concat(het, ignore_index=True) if het else pd.DataFrame()
     towns = ds.tables.get("towns")
     if len(het_df) and towns is not None and {"town_code", "town_name"} <= set(towns):
@@ -513,6 +572,15 @@ def policy_effects(
         het_df.loc[is_town, "group_zh"] = (
             het_df.loc[is_town, "group"].map(names).fillna(het_df.loc[is_town, "group"])
         )
+    ev = evidence(
+        panel,
+        ds,
+        year=year,
+        outcomes=outcomes,
+        covariates=covariates,
+        table=rows,
+        alp=alp,
+    )
     return PolicyEffects(
         year=year,
         table=pd.DataFrame(rows),
@@ -527,4 +595,173 @@ def policy_effects(
         panel=panel,
         pretests=pretests,
         notes=notes,
+        honest=ev["honest"],
+        power=ev["power"],
+        dose=ev["dose"],
+        bacon=ev["bacon"],
+        inference=main_fit["res"].inference if main_fit else None,
+        overlap=main_fit["res"].overlap if main_fit else None,
+        attrition=attrition_by.get(outcomes[0]),
+        attrition_by_outcome=attrition_by,
     )
+
+
+def evidence(
+    panel: pd.DataFrame,
+    ds,
+    *,
+    year: int,
+    outcomes: list[str],
+    covariates: list[str],
+    table: list[dict],
+    alp: float = 0.05,
+) -> dict[str, Any]:
+    """Sensitivity, power, dose and Bacon decomposition for :class:`PolicyEffects`.
+
+    * ``honest``: outcome → :class:`jdeval.effects.honest.HonestSensitivity` of the
+      first-year effect (e = 0) from the CS event study with a universal base
+      period (R HonestDiD's requirement), Δ^RM C-LF for M̄ = 0, 0.5, 1, 1.5, 2,
+      Δ^SD FLCI for M from 0 to the first pre-coefficient's SE, and the breakdown
+      M̄ (to 0.05);
+    * ``power``: one row per outcome — MDE at 80 % power from the main estimate's
+      SE and the pre-trend tests' power against a linear violation (Roth 2022);
+    * ``dose``: :class:`jdeval.effects.dose.DoseResult`;
+    * ``bacon``: outcome → :class:`jdeval.effects.bacon.BaconResult`.
+    """
+    with threadpool_limits(1):  # small problems: BLAS threads only add overhead
+        return _evidence(panel, ds, year, outcomes, covariates, table, alp)
+
+
+def _evidence(panel, ds, year, outcomes, covariates, table, alp):
+    from jdeval.effects.bacon import bacon_decomposition
+    from jdeval.effects.did import att_gt
+    from jdeval.effects.dose import DoseResult, dose_response, firm_dose
+
+    main = {r["outcome"]: r for r in table if r["design"] == "cs_dr"}
+    xformla = "~ " + " + ".join(covariates)
+    honest, power_rows, bacon = {}, [], {}
+    for o in outcomes:
+        d = panel.dropna(subset=[o, *covariates])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sample notes are reported by the main run
+            es = att_gt(
+                d,
+                yname=o,
+                tname="year",
+                idname="firm_id",
+                gname="first_award_year",
+                xformla=xformla,
+                control_group="notyettreated",
+                est_method="dr",
+                alp=alp,
+                allow_unbalanced_panel=True,
+                base_period="universal",
+            ).aggregate(type="dynamic", min_e=-5, max_e=3)  # R HonestDiD's CS window
+        honest[o] = _honest_one(o, es, alp)
+        power_rows.append(_power_row(o, es, main.get(o), alp))
+        bacon[o] = bacon_decomposition(
+            d, yname=o, idname="firm_id", tname="year", gname="first_award_year"
+        )
+    awards = ds.tables.get("awards")
+    if awards is None or not {"firm_id", "batch_year", "approved_amount"} <= set(
+        awards
+    ):
+        dose = DoseResult(
+            available=False, reason_zh="缺少资助明细（awards 表），无法按补贴强度估计"
+        )
+    else:
+        g = panel.drop_duplicates("firm_id").set_index("firm_id")["first_award_year"]
+        dose = dose_response(
+            panel,
+            firm_dose(awards, g),
+            outcomes=[o for o in outcomes if o in main],
+            year=year,
+            alp=alp,
+        )
+    return {
+        "honest": honest,
+        "power": pd.DataFrame(power_rows),
+        "dose": dose,
+        "bacon": bacon,
+    }
+
+
+def _honest_one(outcome: str, es, alp: float):
+    from jdeval.effects.honest import (
+        HonestSensitivity,
+        event_study_inputs,
+        honest_did,
+        original_ci,
+    )
+
+    try:
+        b, s, npre, npost = event_study_inputs(es)
+    except ValueError as exc:  # the event study cannot support the analysis
+        return HonestSensitivity(
+            outcome, available=False, reason_zh=str(exc).split(" / ")[0]
+        )
+    kw = dict(num_pre_periods=npre, num_post_periods=npost, alpha=alp)
+    frame = honest_did(b, s, Mbarvec=[0, 0.5, 1, 1.5, 2], **kw)
+    return HonestSensitivity(
+        outcome,
+        frame=frame,
+        smoothness=honest_did(
+            b, s, type="smoothness", Mvec=np.linspace(0, math.sqrt(s[0, 0]), 5), **kw
+        ),
+        original=original_ci(b, s, **kw),
+        breakdown_mbar=_breakdown(b, s, frame, kw),
+        event_time=0,
+        num_pre_periods=npre,
+        num_post_periods=npost,
+    )
+
+
+def _breakdown(b, s, frame, kw) -> float:
+    """Breakdown M̄ to 0.05, bracketed by the M̄ grid already computed."""
+    from jdeval.effects.honest import breakdown_value
+
+    excl = ((frame["lb"] > 0) | (frame["ub"] < 0)).to_numpy()
+    mb = frame["Mbar"].to_numpy()
+    if not excl[0]:
+        return math.nan
+    if excl.all():
+        return breakdown_value(b, s, tol=0.05, **kw)
+    j = int(np.argmin(excl))  # first M̄ whose CI contains 0
+    return breakdown_value(b, s, tol=0.05, bracket=(mb[j - 1], mb[j]), **kw)
+
+
+def _power_row(outcome: str, es, main_row, alp: float) -> dict[str, Any]:
+    from jdeval.effects.honest import event_study_inputs
+    from jdeval.effects.power import mde, pretest_power, slope_for_power
+
+    se = main_row["se"] if main_row else math.nan
+    row = {
+        "outcome": outcome,
+        "outcome_zh": outcome_label(outcome),
+        "estimate": main_row["estimate"] if main_row else math.nan,
+        "se": se,
+        "mde_80": mde(se, alpha=alp, power=0.8),
+        "available": True,
+        "reason_zh": "",
+    }
+    try:
+        b, s, npre, _ = event_study_inputs(es)
+    except ValueError as exc:
+        row.update(available=False, reason_zh=str(exc).split(" / ")[0])
+        return row
+    et = es.frame["event_time"].to_numpy()
+    t_pre = et[et < -1].astype(float)
+    sp = s[:npre, :npre]
+    # joint Wald test (this project's pre-test) and Roth's (2022) "any pre-period
+    # coefficient individually significant"
+    for test in ("wald", "individual"):
+        row[f"slope_80_{test}"] = slope_for_power(
+            sp, t_pre, power=0.8, alpha=alp, test=test
+        )
+    # could the pre-test see a linear trend big enough to fake an effect of MDE size
+    # in the first year (bias at e = 0 is slope × 1)?
+    row["pretest_power_at_mde_trend"] = pretest_power(
+        sp, t_pre, row["mde_80"], alpha=alp
+    )
+    row["num_pre_periods"] = npre
+    return row

@@ -27,8 +27,18 @@ fixed assets, ``l`` = log employees, ``omega`` = productivity the firm knows,
        differ in size, biases the elasticities.
     3. GMM on the innovation: ``E[xi_it k_it] = E[xi_it l_i,t-1] = 0`` (capital
        is chosen a period ahead, labour's lag is predetermined). Just identified,
-       solved as a root of the two sample moments (Powell's hybrid method, started
-       at the FE values; Nelder–Mead on their sum of squares as a fallback).
+       solved as a root of the two sample moments (Powell's hybrid method with an
+       analytic Jacobian, started at the FE values, then fixed starts;
+       Nelder–Mead on the scaled moments as a fallback). Every evaluation works on
+       sufficient statistics (the R factor of one QR of the data, see
+       :mod:`jdeval.effects._acf`), so its cost does not grow with the sample.
+
+    Convergence: each moment within :data:`GMM_TOL` of its rough standard error
+    (``sqrt(n)`` × correlation of instrument and innovation), a criterion that
+    means the same on 100 and on 1.4 M rows. **Fallback:** if no start reaches it,
+    a :class:`ProductionWarning` names the step and the criterion value and the
+    fixed-effects production function is returned instead (``method="fe"``,
+    ``converged=False``), so a report is still built and says so.
 
     Standard errors: firm-level (block) bootstrap of the whole two-step procedure
     (``bootstrap=B``). With ``bootstrap=0`` no SEs are computed (``nan``). No
@@ -42,16 +52,23 @@ TFP series returned: ``omega_hat = phi - beta_k k - beta_l l`` (ACF; excludes
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
-from itertools import combinations_with_replacement
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from jdeval.effects import _acf
 from jdeval.errors import DataError, ProblemList
 
-__all__ = ["ProductionResult", "estimate_tfp", "prepare_production_data"]
+__all__ = [
+    "GMM_TOL",
+    "ProductionResult",
+    "ProductionWarning",
+    "estimate_tfp",
+    "prepare_production_data",
+]
 
 _METHOD_ZH = {
     "fe": "固定效应柯布-道格拉斯 FE Cobb-Douglas",
@@ -81,6 +98,14 @@ class ProductionResult:
         Rows and firms used (ACF second stage uses rows with a lag).
     n_boot
         Bootstrap replications that converged.
+    converged
+        False if ACF was asked for but did not converge, so that this is the
+        fixed-effects fallback.
+    criterion
+        Largest scaled ACF moment at the estimate (``sqrt(n)`` × correlation of an
+        instrument with the innovation; :data:`GMM_TOL` is the convergence bound).
+    rows
+        Position in the input data of each row of ``tfp``.
     notes
         Remarks for the reader (Chinese / English).
     """
@@ -96,6 +121,9 @@ class ProductionResult:
     n_firms: int = 0
     n_boot: int = 0
     notes: list[str] = field(default_factory=list)
+    converged: bool = True
+    criterion: float = math.nan
+    rows: np.ndarray | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table of the elasticities (``term, estimate, se, ci_low, ci_high``)."""
@@ -151,8 +179,10 @@ def prepare_production_data(
     Returns
     -------
     (DataFrame, list of str)
-        Columns ``id, t, y, k, l, m, g`` (``g`` = cohort, 0 if never treated or
-        ``gname`` is None) sorted by firm and year, plus notes on dropped rows.
+        Columns ``id`` (integer code of the firm), ``t, y, k, l, m, g`` (``g`` =
+        cohort, 0 if never treated or ``gname`` is None) and ``row`` (position in
+        ``data``), the rows of a firm together and in year order, plus notes on
+        dropped rows.
 
     Raises
     ------
@@ -176,8 +206,9 @@ def prepare_production_data(
     raw = data[need]
     out = pd.DataFrame(
         {
-            "id": raw[idname].astype(str).to_numpy(),
+            "id": pd.factorize(raw[idname])[0],
             "t": pd.to_numeric(raw[tname]).astype("int64").to_numpy(),
+            "row": np.arange(len(raw)),
         }
     )
     notes: list[str] = []
@@ -198,155 +229,179 @@ def prepare_production_data(
             f"{int(bad.sum())} rows dropped: value added, assets, employees or "
             "intermediate inputs missing or not positive"
         )
-    out = out.loc[~bad].sort_values(["id", "t"]).reset_index(drop=True)
-    return out, notes
+    out = out.loc[~bad.to_numpy()]
+    ids, t = out["id"].to_numpy(), out["t"].to_numpy()
+    grouped = (np.diff(ids) > 0) | ((np.diff(ids) == 0) & (np.diff(t) > 0))
+    if not grouped.all():  # rows of a firm together, in time order
+        out = out.iloc[np.lexsort((t, ids))]
+    return out.reset_index(drop=True), notes
 
 
 # --------------------------------------------------------------------------- FE
-def _within(mat: np.ndarray, ids: np.ndarray, ts: np.ndarray, iters: int = 200):
-    """Demean columns by firm and year (alternating projections)."""
-    out = mat.copy()
-    for _ in range(iters):
-        prev = out
-        for codes in (ids, ts):
-            cnt = np.bincount(codes)
-            for j in range(out.shape[1]):
-                means = np.bincount(codes, weights=out[:, j]) / cnt
-                out[:, j] = out[:, j] - means[codes]
-        if np.max(np.abs(out - prev)) < 1e-12:
-            break
-    return out
+def _within_firm(v: np.ndarray, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return v - (np.bincount(ids, weights=v, minlength=len(counts)) / counts)[ids]
 
 
 def _fe(d: pd.DataFrame) -> tuple[float, float, float, float, np.ndarray]:
+    """Within regression with firm and year effects, exact in one pass.
+
+    Firm effects are removed by demeaning within firm; year effects by partialling
+    the firm-demeaned year dummies out (Frisch–Waugh–Lovell), which gives the
+    two-way within estimator exactly on unbalanced panels too, at ``O(n T)``.
+    """
     ids = pd.factorize(d["id"])[0]
-    ts = pd.factorize(d["t"])[0]
-    mat = _within(d[["y", "k", "l"]].to_numpy(), ids, ts)
+    ts = pd.factorize(d["t"], sort=True)[0]
+    counts = np.bincount(ids)
+    mat = np.column_stack(
+        [_within_firm(d[c].to_numpy(), ids, counts) for c in ("y", "k", "l")]
+    )
+    n_t = int(ts.max()) + 1
+    if n_t > 1:
+        years = np.column_stack(
+            [_within_firm((ts == j).astype(float), ids, counts) for j in range(1, n_t)]
+        )
+        gamma, *_ = np.linalg.lstsq(years, mat, rcond=None)
+        mat -= years @ gamma
+        del years
     y, x = mat[:, 0], mat[:, 1:]
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     resid = y - x @ beta
     # firm-clustered (CRV1) SEs, small-sample factor as R fixest
-    xtx_inv = np.linalg.inv(x.T @ x)
-    scores = np.zeros((ids.max() + 1, 2))
-    np.add.at(scores, ids, x * resid[:, None])
-    n_g, n = ids.max() + 1, len(y)
-    k_all = 2 + n_g + ts.max()
-    adj = n_g / (n_g - 1) * (n - 1) / (n - k_all) if n > k_all else math.nan
+    xtx_inv = np.linalg.pinv(x.T @ x)
+    n_g, n = len(counts), len(y)
+    scores = np.column_stack(
+        [np.bincount(ids, weights=x[:, j] * resid, minlength=n_g) for j in range(2)]
+    )
+    k_all = 2 + n_g + n_t - 1
+    adj = n_g / (n_g - 1) * (n - 1) / (n - k_all) if n > k_all and n_g > 1 else math.nan
     vcov = xtx_inv @ (scores.T @ scores) @ xtx_inv * adj
     # TFP = log VA − beta'x, then remove the year effects (keeps firm effect)
     raw = d["y"].to_numpy() - d[["k", "l"]].to_numpy() @ beta
-    year_mean = pd.Series(raw).groupby(ts).transform("mean").to_numpy()
-    tfp = raw - year_mean + raw.mean()
+    year_mean = np.bincount(ts, weights=raw) / np.bincount(ts)
+    tfp = raw - year_mean[ts] + raw.mean()
     return float(beta[0]), float(beta[1]), *np.sqrt(np.diag(vcov)), tfp
 
 
 # --------------------------------------------------------------------------- ACF
-def _poly(cols: np.ndarray, degree: int) -> np.ndarray:
-    """All monomials of the columns up to ``degree`` (with a constant)."""
-    n, p = cols.shape
-    terms = [np.ones(n)]
-    for deg in range(1, degree + 1):
-        for combo in combinations_with_replacement(range(p), deg):
-            terms.append(np.prod(cols[:, combo], axis=1))
-    return np.column_stack(terms)
+class ProductionWarning(UserWarning):
+    """The ACF estimator did not converge and TFP fell back to fixed effects."""
 
 
-def _dummies(codes: np.ndarray) -> np.ndarray:
-    """Dummy columns for codes 1..max (code 0 is the base)."""
-    k = int(codes.max()) if len(codes) else 0
-    out = np.zeros((len(codes), k))
-    rows = np.nonzero(codes > 0)[0]
-    out[rows, codes[rows] - 1] = 1.0
-    return out
+#: Convergence criterion of the ACF moment equations: each moment within this many
+#: (rough) standard errors of zero, i.e. sqrt(n) × |corr(instrument, innovation)|.
+#: Scales with the sample: the same relative precision on 100 or 1.4 M rows.
+GMM_TOL = 1e-6
+
+_STARTS = (np.array([0.3, 0.6]), np.array([0.5, 0.5]))
 
 
 class _AcfProblem:
-    """Pre-computed pieces of the ACF second stage for one (re)sample."""
+    """First stage, lag structure and the second-stage moments of one (re)sample."""
 
     def __init__(self, d: pd.DataFrame, degree: int, treatment_in_g: bool):
         t = d["t"].to_numpy()
-        year_codes = pd.factorize(t, sort=True)[0]
         z = d[["k", "l", "m"]].to_numpy()
-        zs = (z - z.mean(0)) / z.std(0)
-        first = np.column_stack([_poly(zs, degree), _dummies(year_codes)])
-        coef, *_ = np.linalg.lstsq(first, d["y"].to_numpy(), rcond=None)
-        self.phi = first @ coef
+        sd = z.std(0)
+        zs = (z - z.mean(0)) / np.where(sd > 0, sd, 1.0)
+        year_codes = pd.factorize(t, sort=True)[0]
+        self.phi = _acf.first_stage(zs, d["y"].to_numpy(), year_codes, degree)
         ids = d["id"].to_numpy()
         has_lag = np.zeros(len(d), bool)
         has_lag[1:] = (ids[1:] == ids[:-1]) & (t[1:] == t[:-1] + 1)
         cur = np.nonzero(has_lag)[0]
         lag = cur - 1
-        self.cur, self.lag = cur, lag
         self.k = d["k"].to_numpy()
         self.l = d["l"].to_numpy()
-        g = d["g"].to_numpy()
-        fixed = [_dummies(year_codes[cur])]
-        if treatment_in_g:
-            treated = (g[cur] > 0) & (t[cur] >= g[cur])
-            cell = np.where(treated, g[cur] * 10_000 + t[cur], 0)
-            cell_codes = pd.factorize(cell, sort=True)[0]
-            # code of "untreated" (cell 0) is 0 because 0 sorts first
-            if (cell == 0).any():
-                fixed.append(_dummies(cell_codes))
-            else:
-                fixed.append(_dummies(cell_codes + 1)[:, 1:])
-        self.fixed = np.column_stack(fixed)
-        self.instruments = np.column_stack([self.k[cur], self.l[lag]])
         self.n_obs = len(cur)
-        self.n_firms = len(np.unique(ids[cur]))
+        self.n_firms = int(pd.unique(ids[cur]).size)
+        self.moments = None
+        if self.n_obs < 10:
+            return
+        # year dummies of the law of motion (base = first year with a lag)
+        cur_years = pd.factorize(t[cur], sort=True)[0]
+        fixed = [_acf.dummies(cur_years, int(cur_years.max()))]
+        if treatment_in_g:
+            g = d["g"].to_numpy()[cur]
+            treated = (g > 0) & (t[cur] >= g)
+            cell = np.where(treated, g * 10_000 + t[cur], 0)
+            codes = pd.factorize(cell, sort=True)[0]
+            # cell 0 ("untreated") sorts first and is the base
+            if not (cell == 0).any():
+                codes = codes + 1
+            fixed.append(_acf.dummies(codes, int(codes.max())))
+        self.moments = _acf.AcfMoments(
+            self.phi, self.k, self.l, cur, lag, np.hstack(fixed)
+        )
 
     def omega(self, beta: np.ndarray) -> np.ndarray:
         return self.phi - beta[0] * self.k - beta[1] * self.l
 
-    def innovation(self, beta: np.ndarray) -> tuple[np.ndarray, float]:
-        om = self.omega(beta)
-        w_lag = om[self.lag]
-        c = w_lag.mean()
-        s = w_lag.std() or 1.0
-        u = (w_lag - c) / s
-        x = np.column_stack([np.ones_like(u), u, u**2, u**3, self.fixed])
-        # normal equations: far cheaper than an SVD on every GMM evaluation
-        xtx = x.T @ x
-        coef = np.linalg.solve(xtx + 1e-12 * np.eye(len(xtx)), x.T @ om[self.cur])
-        xi = om[self.cur] - x @ coef
-        return xi, coef[1] / s
-
-    def moments(self, beta: np.ndarray) -> np.ndarray:
-        xi, _ = self.innovation(beta)
-        return self.instruments.T @ xi / len(xi)
-
     def criterion(self, beta: np.ndarray) -> float:
-        mom = self.moments(beta)
-        return float(mom @ mom)
+        """Largest scaled moment (see :data:`GMM_TOL`)."""
+        if not np.all(np.isfinite(beta)):
+            return math.inf
+        return float(np.max(np.abs(self.moments.evaluate(beta)["scaled"])))
 
 
 def _acf_fit(
-    d: pd.DataFrame, start: np.ndarray, degree: int, treatment_in_g: bool
-) -> tuple[np.ndarray, float, _AcfProblem, bool]:
+    d: pd.DataFrame,
+    start: np.ndarray,
+    degree: int,
+    treatment_in_g: bool,
+    tol: float = GMM_TOL,
+) -> tuple[np.ndarray, float, _AcfProblem, bool, float]:
+    """Solve the ACF moment equations; returns beta, rho, problem, ok, criterion."""
     prob = _AcfProblem(d, degree, treatment_in_g)
-    # just identified: solve the two moment equations (Powell hybrid), falling
-    # back on minimising their sum of squares from several starts
-    best_x, best_f = None, np.inf
-    for x0 in (start, np.array([0.3, 0.6])):
-        sol = optimize.root(prob.moments, x0, method="hybr", options={"xtol": 1e-10})
+    if prob.moments is None:
+        return np.full(2, math.nan), math.nan, prob, False, math.inf
+
+    def fun(beta):
+        ev = prob.moments.evaluate(beta, jacobian=True)
+        return ev["moments"], ev["jacobian"]
+
+    # just identified: a root of the two moment equations (Powell hybrid with the
+    # analytic Jacobian), from the FE values and then fixed starts
+    best_x, best_f = np.asarray(start, float), prob.criterion(start)
+    for x0 in (start, *_STARTS):
+        if best_f < tol:
+            break
+        sol = optimize.root(fun, x0, jac=True, method="hybr", options={"xtol": 1e-12})
         f = prob.criterion(sol.x)
         if f < best_f:
             best_x, best_f = sol.x, f
-        if best_f < 1e-14:
-            break
-    if best_f >= 1e-10:
-        for x0 in (start, np.array([0.3, 0.6]), np.array([0.5, 0.5])):
+    # fallback: minimise the scaled criterion (cheap: O(1) in n), then polish
+    if best_f >= tol:
+        for x0 in (start, *_STARTS):
             res = optimize.minimize(
-                prob.criterion,
+                lambda b: prob.criterion(b) ** 2,
                 x0,
                 method="Nelder-Mead",
-                options={"xatol": 1e-7, "fatol": 1e-14, "maxiter": 2000},
+                options={"xatol": 1e-10, "fatol": 0.0, "maxiter": 4000},
             )
-            if res.fun < best_f:
-                best_x, best_f = res.x, res.fun
-    _, rho = prob.innovation(best_x)
-    converged = best_f < 1e-10
-    return best_x, float(rho), prob, converged
+            sol = optimize.root(fun, res.x, jac=True, method="hybr")
+            for x in (res.x, sol.x):
+                f = prob.criterion(x)
+                if f < best_f:
+                    best_x, best_f = x, f
+            if best_f < tol:
+                break
+    rho = prob.moments.evaluate(best_x)["rho"] if np.isfinite(best_f) else math.nan
+    return best_x, float(rho), prob, bool(best_f < tol), float(best_f)
+
+
+def _not_converged_warning(crit, tol, beta, n_obs) -> tuple[str, str]:
+    zh = (
+        "ACF 第二步（GMM 矩条件 E[ξ·k_t] = E[ξ·l_t-1] = 0）未收敛：最优处标准化矩 "
+        f"max|t| = {crit:.3g}（收敛阈值 {tol:.0e}），β_k = {beta[0]:.4f}，"
+        f"β_l = {beta[1]:.4f}，观测 {n_obs}；TFP 改用固定效应生产函数（FE）。"
+    )
+    en = (
+        "ACF step 2 (GMM moments E[xi k_t] = E[xi l_t-1] = 0) did not converge: "
+        f"best scaled moment max|t| = {crit:.3g} (tolerance {tol:.0e}) at "
+        f"beta_k = {beta[0]:.4f}, beta_l = {beta[1]:.4f}, {n_obs} obs; TFP falls "
+        "back to the fixed-effects production function."
+    )
+    return zh, en
 
 
 def estimate_tfp(
@@ -364,6 +419,7 @@ def estimate_tfp(
     treatment_in_g: bool = True,
     bootstrap: int = 0,
     seed: int | None = 0,
+    tol: float = GMM_TOL,
 ) -> ProductionResult:
     """Estimate a value-added Cobb–Douglas and firm-year TFP.
 
@@ -391,10 +447,14 @@ def estimate_tfp(
         rows).
     seed
         Seed of the bootstrap.
+    tol
+        Convergence criterion of the ACF moment equations (:data:`GMM_TOL`).
 
     Returns
     -------
     ProductionResult
+        With ``method="fe"`` and ``converged=False`` if the ACF moments could not
+        be solved (then a :class:`ProductionWarning` says where and why).
 
     Raises
     ------
@@ -422,33 +482,55 @@ def estimate_tfp(
             table="firm_year",
         )
         problems.raise_if_errors(DataError, "无法估计生产函数 cannot estimate TFP")
-    bk_fe, bl_fe, se_k, se_l, tfp_fe = _fe(d)
-    if method == "fe":
-        notes.append(
-            "固定效应法假定投入不随生产率冲击调整；若企业在生产率变化后调整劳动或"
-            "资本（或补贴同时提高投资与生产率），弹性有偏，仅作对照。 / FE assumes "
-            "inputs do not respond to productivity shocks; otherwise the elasticities "
-            "are biased (transmission bias). Shown for comparison."
+    rows = d["row"].to_numpy()
+    keys = pd.DataFrame(
+        {
+            idname: data[idname].iloc[rows].astype(str).to_numpy(),
+            tname: d["t"].to_numpy(),
+        }
+    )
+    with _acf.single_thread_blas():
+        res = _estimate(
+            d, notes, method, keys, degree, treatment_in_g, bootstrap, seed, tol
         )
-        tfp = pd.DataFrame({idname: d["id"], tname: d["t"], "tfp": tfp_fe})
+    res.rows = rows
+    return res
+
+
+def _estimate(
+    d, notes, method, keys, degree, treatment_in_g, bootstrap, seed, tol
+) -> ProductionResult:
+    bk_fe, bl_fe, se_k, se_l, tfp_fe = _fe(d)
+
+    def fe_result(extra_notes: list[str], converged: bool = True, crit=math.nan):
         return ProductionResult(
             "fe",
             bk_fe,
             bl_fe,
             se_k,
             se_l,
-            tfp=tfp,
+            tfp=keys.assign(tfp=tfp_fe),
             n_obs=len(d),
             n_firms=d["id"].nunique(),
-            notes=notes,
+            notes=notes + extra_notes,
+            converged=converged,
+            criterion=crit,
         )
+
+    fe_note = (
+        "固定效应法假定投入不随生产率冲击调整；若企业在生产率变化后调整劳动或"
+        "资本（或补贴同时提高投资与生产率），弹性有偏，仅作对照。 / FE assumes "
+        "inputs do not respond to productivity shocks; otherwise the elasticities "
+        "are biased (transmission bias). Shown for comparison."
+    )
+    if method == "fe":
+        return fe_result([fe_note])
     start = np.array([bk_fe, bl_fe])
-    beta, rho, prob, ok = _acf_fit(d, start, degree, treatment_in_g)
+    beta, rho, prob, ok, crit = _acf_fit(d, start, degree, treatment_in_g, tol)
     if not ok:
-        notes.append(
-            "ACF 矩条件未能精确求解，弹性估计可能不可靠 / ACF moments were not solved "
-            "exactly; the elasticities may be unreliable"
-        )
+        zh, en = _not_converged_warning(crit, tol, beta, prob.n_obs)
+        warnings.warn(f"{zh} / {en}", ProductionWarning, stacklevel=2)
+        return fe_result([f"{zh} / {en}", fe_note], converged=False, crit=crit)
     se = np.array([math.nan, math.nan])
     n_boot = 0
     if bootstrap > 0:
@@ -461,15 +543,15 @@ def estimate_tfp(
             idx = np.concatenate([groups[f] for f in pick])
             sizes = [len(groups[f]) for f in pick]
             bd = d.iloc[idx].reset_index(drop=True)
-            bd["id"] = np.repeat(np.arange(len(pick)), sizes).astype(str)
-            b, _, _, conv = _acf_fit(bd, beta, degree, treatment_in_g)
+            bd["id"] = np.repeat(np.arange(len(pick)), sizes)
+            b, _, _, conv, _ = _acf_fit(bd, beta, degree, treatment_in_g, tol)
             if conv:
                 draws.append(b)
         if len(draws) >= 2:
             se = np.std(np.asarray(draws), axis=0, ddof=1)
             n_boot = len(draws)
     omega = prob.omega(beta)
-    tfp = pd.DataFrame({idname: d["id"], tname: d["t"], "tfp": omega})
+    tfp = keys.assign(tfp=omega)
     notes.append(
         "标准误为按企业整群自助法 / SEs: firm-level block bootstrap"
         if n_boot
@@ -487,4 +569,5 @@ def estimate_tfp(
         n_firms=prob.n_firms,
         n_boot=n_boot,
         notes=notes,
+        criterion=crit,
     )

@@ -134,6 +134,14 @@ class EffectResult:
         Name of the outcome variable.
     crit_val
         Critical value used for the uniform band (bootstrap), if any.
+    t_df
+        Degrees of freedom of Student-t critical values and p-values of the
+        overall effect (``G - 1`` when clustering by a level with few groups);
+        ``None`` for normal ones.
+    overall_crit, overall_p
+        Critical value of the pointwise interval and p-value of the overall effect
+        when they come from elsewhere (a wild cluster bootstrap-t); ``None`` uses
+        the normal or ``t_df`` distribution.
     notes
         Warnings / remarks to show to the reader (Chinese first).
     extra
@@ -153,6 +161,9 @@ class EffectResult:
     crit_val: float | None = None
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    t_df: float | None = None
+    overall_crit: float | None = None
+    overall_p: float | None = None
 
     # ------------------------------------------------------------------ numbers
     @property
@@ -162,8 +173,16 @@ class EffectResult:
 
     @property
     def overall_ci(self) -> tuple[float, float]:
-        """Pointwise ``1 - alp`` normal confidence interval of the overall effect."""
-        z = stats.norm.ppf(1 - self.alp / 2)
+        """Pointwise ``1 - alp`` confidence interval of the overall effect.
+
+        Normal unless :attr:`overall_crit` (bootstrap-t) or :attr:`t_df` is set.
+        """
+        if self.overall_crit is not None:
+            z = self.overall_crit
+        elif self.t_df is not None:
+            z = stats.t.ppf(1 - self.alp / 2, self.t_df)
+        else:
+            z = stats.norm.ppf(1 - self.alp / 2)
         return (
             self.overall_att - z * self.overall_se,
             self.overall_att + z * self.overall_se,
@@ -171,7 +190,18 @@ class EffectResult:
 
     @property
     def overall_p_value(self) -> float:
-        """Two-sided normal p-value of the overall effect (``nan`` without SE)."""
+        """Two-sided p-value of the overall effect (``nan`` without SE).
+
+        Normal, Student-t with :attr:`t_df` degrees of freedom, or
+        :attr:`overall_p` when set (bootstrap).
+        """
+        if self.overall_p is not None:
+            return self.overall_p
+        if self.t_df is not None:
+            se = self.overall_se
+            if not np.isfinite(se) or se <= 0:
+                return math.nan
+            return float(2 * stats.t.sf(abs(self.overall_att / se), self.t_df))
         return normal_p_value(self.overall_att, self.overall_se)
 
     def to_frame(self) -> pd.DataFrame:
@@ -342,3 +372,13 @@ class AggregateResult(EffectResult):
             self.type = self.kind
         if not self.kind:
             self.kind = self.type
+
+    def honest_did(self, e: int = 0, type: str = "relative_magnitude", **kw):  # noqa: A002
+        """Rambachan–Roth sensitivity of the effect at event time ``e``.
+
+        See :func:`jdeval.effects.honest.honest_from_event_study` (needs a dynamic
+        aggregation with ``base_period="universal"``).
+        """
+        from jdeval.effects.honest import honest_from_event_study
+
+        return honest_from_event_study(self, e=e, type=type, **kw)

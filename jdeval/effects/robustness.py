@@ -36,9 +36,60 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from jdeval.effects.progress import Progress
 from jdeval.effects.results import normal_inference
+from jdeval.errors import DataError
 
-__all__ = ["robustness", "robustness_text"]
+__all__ = ["compact_panel", "robustness", "robustness_text"]
+
+
+def compact_panel(
+    panel: pd.DataFrame,
+    yname: str,
+    columns: list[str] | None = None,
+    *,
+    return_rows: bool = False,
+):
+    """The columns the CS estimator needs, firm ids as sorted integer codes.
+
+    Prepared once per outcome and reused by every check (and every heterogeneity
+    group): rows with a missing outcome are dropped once; the frame is numeric and
+    narrow (no string columns to copy when subsetting); the integer ids are
+    non-decreasing, so each estimate skips factorising string ids (its most
+    expensive preparation step) and every row subset keeps that order.
+
+    Parameters
+    ----------
+    panel
+        Panel with ``firm_id, year, first_award_year`` and ``yname``.
+    yname
+        Outcome; rows where it is missing are dropped.
+    columns
+        Further numeric columns to keep (covariates).
+    return_rows
+        Also return the positions in ``panel`` of the rows kept, in output order.
+
+    Returns
+    -------
+    DataFrame, or (DataFrame, ndarray)
+    """
+    cols = ["year", "first_award_year", yname, *(columns or [])]
+    cols = list(dict.fromkeys(c for c in cols if c != "firm_id"))
+    rows = np.flatnonzero(panel[yname].notna().to_numpy())
+    codes = pd.factorize(panel["firm_id"])[0][rows]
+    years = panel["year"].to_numpy()[rows]
+    if len(rows) > 1 and not (
+        (np.diff(codes) >= 0).all()
+        and ((np.diff(years) > 0) | (np.diff(codes) > 0)).all()
+    ):
+        order = np.lexsort((years, codes))
+        rows, codes = rows[order], codes[order]
+    # first-appearance codes in this order are non-decreasing: renumber by order
+    change = np.r_[True, codes[1:] != codes[:-1]] if len(codes) else codes
+    out = pd.DataFrame({"firm_id": np.cumsum(change) - 1})
+    for c in cols:
+        out[c] = panel[c].to_numpy()[rows]
+    return (out, rows) if return_rows else out
 
 
 def _cs(panel, yname, *, covariates, control_group, alp):
@@ -64,6 +115,22 @@ def _cs(panel, yname, *, covariates, control_group, alp):
                 **kwargs,
             )
         return att_gt(panel, est_method="reg", **kwargs)
+
+
+def _simple(d, yname, *, covariates, control_group, alp) -> tuple[float, float]:
+    """Simple-aggregated CS estimate and SE; ``nan`` if it cannot be estimated.
+
+    A check that cannot be estimated on its subsample (too few pre-periods, no
+    control left) is a result of the battery ("could not be estimated"), not a
+    failure of the build.
+    """
+    try:
+        a = _cs(
+            d, yname, covariates=covariates, control_group=control_group, alp=alp
+        ).aggregate(type="simple")
+    except (DataError, ValueError, np.linalg.LinAlgError):
+        return math.nan, math.nan
+    return a.overall_att, a.overall_se
 
 
 def _row(check, zh, en, est, se, alp):
@@ -106,7 +173,7 @@ def robustness(
         Significance level.
     main_result, twfe_result
         Already computed main :class:`~jdeval.effects.did.AttGtResult` and
-        :func:`~jdeval.effects.twfe.twfe` result on the same data (saves time).
+        :func:`~jdeval.effects._twfe.twfe` result on the same data (saves time).
 
     Returns
     -------
@@ -114,10 +181,13 @@ def robustness(
         ``check, check_zh, check_en, estimate, se, ci_low, ci_high, p_value,
         passed, text_zh, text_en`` (plus ``statistic, df`` for the pre-test).
     """
-    from jdeval.effects.twfe import twfe
+    from jdeval.effects._twfe import twfe
 
     covariates = list(covariates or [])
-    d = panel.dropna(subset=[yname])
+    d = compact_panel(panel, yname, covariates)
+    g = d["first_award_year"].to_numpy()
+    cohorts = sorted(set(g[g > 0].tolist()))
+    bar = Progress("robustness", total=5 + len(cohorts))
     rows = []
     main_res = main_result or _cs(
         d, yname, covariates=covariates, control_group="notyettreated", alp=alp
@@ -176,8 +246,9 @@ def robustness(
         )
     rows.append(r)
 
+    bar.mark("main_pretest", "主估计与处理前趋势检验", outcome=yname)
+
     # placebo: fake cohorts shifted back, real post-treatment years removed
-    g = d["first_award_year"].to_numpy()
     pre_only = d.loc[(g == 0) | (d["year"].to_numpy() < g)].copy()
     fake = np.where(
         pre_only["first_award_year"] > 0,
@@ -185,17 +256,10 @@ def robustness(
         0,
     )
     pre_only["first_award_year"] = fake
-    try:
-        pr = _cs(
-            pre_only,
-            yname,
-            covariates=covariates,
-            control_group="nevertreated",
-            alp=alp,
-        ).aggregate(type="simple")
-        p_est, p_se = pr.overall_att, pr.overall_se
-    except Exception:  # noqa: BLE001 - too few pre-periods is a result, not a crash
-        p_est, p_se = math.nan, math.nan
+    p_est, p_se = _simple(
+        pre_only, yname, covariates=covariates, control_group="nevertreated", alp=alp
+    )
+    bar.mark("placebo", "安慰剂检验", outcome=yname)
     r = _row(
         "placebo",
         f"安慰剂检验（资助年份提前 {placebo_shift} 年）",
@@ -263,31 +327,19 @@ def robustness(
         ),
         ("no_covariates", "不控制协变量", "no covariates", "notyettreated", []),
     ):
-        try:
-            a = _cs(d, yname, covariates=cov, control_group=cg, alp=alp).aggregate(
-                type="simple"
-            )
-            est, se = a.overall_att, a.overall_se
-        except Exception:  # noqa: BLE001
-            est, se = math.nan, math.nan
+        est, se = _simple(d, yname, covariates=cov, control_group=cg, alp=alp)
         rows.append(overlap_row(check, zh, en, est, se))
+        bar.mark(check, zh, outcome=yname)
 
-    for cohort in sorted(set(g[g > 0].tolist())):
-        sub = d.loc[d["first_award_year"] != cohort]
-        try:
-            a = _cs(
-                sub,
-                yname,
-                covariates=covariates,
-                control_group="notyettreated",
-                alp=alp,
-            ).aggregate(type="simple")
-            est, se = a.overall_att, a.overall_se
-        except Exception:  # noqa: BLE001
-            est, se = math.nan, math.nan
+    for cohort in cohorts:
+        sub = d.loc[d["first_award_year"].to_numpy() != cohort]
+        est, se = _simple(
+            sub, yname, covariates=covariates, control_group="notyettreated", alp=alp
+        )
         zh = f"剔除 {cohort} 年批次"
         en = f"leave out the {cohort} cohort"
         rows.append(overlap_row(f"leave_out_{cohort}", zh, en, est, se))
+        bar.mark(f"leave_out_{cohort}", zh, outcome=yname)
 
     tw = twfe_result or twfe(
         d,
@@ -305,6 +357,7 @@ def robustness(
         tw.overall_se,
         alp,
     )
+    bar.mark("twfe", "双向固定效应对比", outcome=yname)
     r["passed"] = None
     r["text_zh"] = (
         f"传统双向固定效应估计为 {_fmt(tw.overall_att)}，与主估计相差 "

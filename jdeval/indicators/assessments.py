@@ -98,7 +98,7 @@ class Assessments:
 
     def check_against(self, targets) -> None:
         """Raise :class:`ConfigError` for items unknown to ``targets``."""
-        known = set(targets.checklist_items()) | {i["id"] for i in targets.indicators}
+        known = set(targets.checklist_items()) | {i.id for i in targets.indicators}
         p = ProblemList()
         f = str(self.path) if self.path else None
         for a in self.items.values():
@@ -114,7 +114,7 @@ class Assessments:
                     column="item",
                     value=a.item,
                 )
-        ids = {i["id"] for i in targets.indicators}
+        ids = {i.id for i in targets.indicators}
         for ind, o in self.overrides.items():
             if ind not in ids:
                 p.error(
@@ -162,12 +162,13 @@ def parse_result(value) -> float | None:
 
 
 def load_assessments(path, *, targets=None) -> Assessments:
-    """Read and check an assessments YAML file.
+    """Read and check an assessments file: YAML, or the Excel judgments workbook.
 
     Parameters
     ----------
     path
-        The file.
+        The file: ``.yaml``/``.yml``, or ``.xlsx`` as written by ``jdeval
+        template`` (sheet 评估表; rows without a 评估结论 are not assessed).
     targets
         A :class:`~jdeval.indicators.targets.Targets` to check item ids against.
         Without it the ids are checked when the assessments are used in
@@ -176,10 +177,26 @@ def load_assessments(path, *, targets=None) -> Assessments:
     Raises
     ------
     ConfigError
-        Listing every problem (line, field, what to do).
+        Listing every problem (line or spreadsheet row, field, what to do).
     """
     path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from jdeval.indicators.judgments import column_name, read_judgments
+
+        data, lines = read_judgments(path)
+        return _check(data, lines, path, targets, column_name)
     data, lines = load_yaml(path, what_zh="评估", what_en="assessments")
+    return _check(data, lines, path, targets)
+
+
+def _check(data, lines: LineMap, path: Path, targets, colname=None) -> Assessments:
+    """Check a parsed document; ``colname`` names a key path as the user sees it."""
+    if colname is None:
+
+        def colname(pth):
+            return ".".join(str(x) for x in pth) or None
+
+    """Check a parsed assessments document (YAML or workbook) and build it."""
     p = ProblemList()
     f = str(path)
 
@@ -190,7 +207,7 @@ def load_assessments(path, *, targets=None) -> Assessments:
             en,
             file=f,
             row=lines.line(*pth),
-            column=".".join(str(x) for x in pth) or None,
+            column=colname(pth),
             value=value,
         )
 
@@ -257,7 +274,7 @@ def load_assessments(path, *, targets=None) -> Assessments:
         if res is None:
             err(
                 "bad_result",
-                f"评估项 {iid} 的 result 无效：应为 1、0.5、0 或 是/部分/否。",
+                f"评估项 {iid} 的评估结论 result 无效：应为 达成/部分达成/未达成、是/部分/否 或 1、0.5、0。",
                 f"assessment {iid}: result must be 1, 0.5, 0 or 是/部分/否.",
                 (*pth, "result"),
                 it.get("result"),

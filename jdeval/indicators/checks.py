@@ -67,7 +67,7 @@ def no_clawback(ctx) -> Check:
     return Check(0.0, f"{ctx.year}年批次有{len(rows)}个项目被追回资金", rows)
 
 
-def all_awards_true(ctx, *, column, partial_share: float = 0.95) -> Check:
+def all_awards_true(ctx, *, column, partial_share: float) -> Check:
     """Every approved award has ``column`` (or all listed columns) true.
 
     ``x = 1`` if all do, 0.5 if at least ``partial_share`` do [A], else 0.
@@ -87,7 +87,7 @@ def all_awards_true(ctx, *, column, partial_share: float = 0.95) -> Check:
     return Check(x, f"{len(a)}个立项项目中{len(bad)}个不符合（符合率{share:.1%}）", bad)
 
 
-def offline_diagnoses_at_least(ctx, *, min: int, partial_at: float = 0.8) -> Check:  # noqa: A002
+def offline_diagnoses_at_least(ctx, *, min: int, partial_at: float) -> Check:  # noqa: A002
     """Distinct firms with an offline diagnosis dated in the year ≥ ``min``."""
     d = ctx.table("diagnoses")
     if d is None:
@@ -98,7 +98,7 @@ def offline_diagnoses_at_least(ctx, *, min: int, partial_at: float = 0.8) -> Che
     return Check(x, f"{ctx.year}年线下诊断企业{n}家（目标≥{min}家）", rows)
 
 
-def recognitions_at_least(ctx, *, min: int, partial_at: float = 0.8) -> Check:  # noqa: A002
+def recognitions_at_least(ctx, *, min: int, partial_at: float) -> Check:  # noqa: A002
     """Recognitions (smart factories, scenes) in the year ≥ ``min``."""
     r = ctx.table("recognitions")
     if r is None:
@@ -143,14 +143,23 @@ def share_on_path(
     rising = math.isnan(prev) or cur > prev
     on_path = cur >= path - 1e-9
     x = 1.0 if (rising and on_path) else (0.5 if (rising or on_path) else 0.0)
+    # the share's name is the KPI's that reports the same column (K5/K6)
+    name = next(
+        (
+            k.zh
+            for k in ctx.targets.kpis
+            if k.method == "firm_share" and (k.params or {}).get("column") == column
+        ),
+        "规上企业比例",
+    )
     ev = (
-        f"{ctx.year}年规上企业比例{cur:.1%}（上年{prev:.1%}），"
+        f"{ctx.year}年{name}{cur:.1%}（上年{prev:.1%}），"
         f"按{target_year}年{target:.0%}目标的线性路径应达{path:.1%}"
     )
     return Check(x, ev, rows)
 
 
-def funded_growth_gap(ctx, *, column: str = "digital_inv") -> Check:
+def funded_growth_gap(ctx, *, column: str) -> Check:
     """Growth of ``column`` (Y vs Y−1) of firms funded in Y exceeds that of unfunded firms.
 
     A descriptive difference in growth rates of the sums, not a causal estimate.
@@ -257,10 +266,10 @@ def disbursed_within_approved(ctx) -> Check:
 
 def quantitative_share_at_least(ctx, *, min: float) -> Check:  # noqa: A002
     """Share of target-table indicators that are quantitative ≥ ``min``."""
-    inds = [i for i in ctx.targets.indicators if i["id"][0] in "COBS"]
+    inds = [i for i in ctx.targets.indicators if i.id[0] in "COBS"]
     if not inds:
         return Check(None, "无绩效指标")
-    share = sum(i.get("kind") == "quantitative" for i in inds) / len(inds)
+    share = sum(i.kind == "quantitative" for i in inds) / len(inds)
     x = 1.0 if share >= min else (0.5 if share >= min / 2 else 0.0)
     return Check(
         x, f"申报表{len(inds)}个三级指标中定量指标占{share:.0%}（要求≥{min:.0%}）"
@@ -269,8 +278,8 @@ def quantitative_share_at_least(ctx, *, min: float) -> Check:  # noqa: A002
 
 def declared_budget_positive(ctx) -> Check:
     """The declaration's 当年投入资金构成 states a positive budget."""
-    lines = ctx.targets.meta.get("budget_lines") or []
-    total = sum(float(b.get("amount_yuan") or 0) for b in lines)
+    lines = ctx.targets.meta.budget_lines
+    total = sum(float(b.amount_yuan or 0) for b in lines)
     if total > 0:
         return Check(1.0, f"申报表列明当年预算{total / 1e4:,.2f}万元")
     return Check(0.0, "申报表“当年投入资金构成”预算为0.00元，指标与预算未匹配")

@@ -26,7 +26,14 @@ def register(subparsers) -> None:
         default=None,
         help="指标设置 YAML targets file (default data/targets/zgsz_2024.yaml)",
     )
-    p.add_argument("--year", type=int, required=True, help="评价年度 evaluation year")
+    p.add_argument(
+        "--year",
+        type=int,
+        required=True,
+        help="评价年度 evaluation year（数据中无该年度项目时报错退出码 2；与指标设置的 "
+        "meta.year 不同时给出提示 / no data for the year: exit 2; a year other than "
+        "the targets' meta.year: warning）",
+    )
     p.add_argument(
         "--scheme",
         choices=["A", "B"],
@@ -59,6 +66,22 @@ def register(subparsers) -> None:
     t.add_argument("--out", required=True, help="输出 YAML output file")
     t.set_defaults(handler=_targets)
 
+    m = subparsers.add_parser(
+        "template",
+        help="写出 Excel 填报模板与专家评估表 write the Excel data templates and the "
+        "judgments workbook",
+        description="写出各数据表的 Excel 填报模板，以及列出指标设置中全部清单项的专家评估表"
+        "（填写后可用 --assessments 直接传入）。 Write the Excel data templates and a "
+        "judgments workbook listing every checklist item (usable as --assessments).",
+    )
+    m.add_argument("--out", required=True, help="输出文件夹 output folder")
+    m.add_argument(
+        "--targets",
+        default=None,
+        help="指标设置 YAML targets file (default data/targets/zgsz_2024.yaml)",
+    )
+    m.set_defaults(handler=_template)
+
 
 def _export(df, path: Path) -> None:
     from jdeval.data.export import write_table  # formula-injection safe
@@ -81,31 +104,34 @@ def _score(args: argparse.Namespace) -> int:
         data = default_data_dir()
     else:
         data = args.data
+    fmt = args.format
+    out = Path(args.out) if args.out else None
+    if fmt == "xlsx" and out is None:
+        print("xlsx 格式需要 --out 文件 / xlsx needs --out", file=sys.stderr)
+        return 2
     ds = load(data)
     sc = evaluate(
         ds, targets, year=args.year, scheme=args.scheme, assessments=assessments
     )
-    fmt = args.format
-    out = Path(args.out) if args.out else None
-    if fmt in ("csv", "xlsx"):
+    for w in sc.warnings:
+        print(w, file=sys.stderr)
+    if fmt == "xlsx":
+        sc.to_excel(out)
+    elif fmt == "csv":
         if out is None:
-            if fmt == "xlsx":
-                print("xlsx 格式需要 --out 文件 / xlsx needs --out", file=sys.stderr)
-                return 2
             sc.to_frame().to_csv(sys.stdout, index=False)
             return 0
         _export(sc.to_frame(), out)
-        print(
-            f"已写出 written: {out}  总分 total {sc.total:.2f} 等级 grade {sc.grade}",
-            file=sys.stderr,
-        )
-        return 0
-    text = sc.to_json() if fmt == "json" else sc.to_text()
-    if out is None:
-        print(text)
     else:
+        text = sc.to_json() if fmt == "json" else sc.to_text()
+        if out is None:
+            print(text)
+            return 0
         out.write_text(text + "\n", encoding="utf-8")
-        print(f"已写出 written: {out}", file=sys.stderr)
+    print(
+        f"已写出 written: {out}  总分 total {sc.total:.2f} 等级 grade {sc.grade}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -133,3 +159,24 @@ def _targets(args: argparse.Namespace) -> int:
     for p in probs.items:
         print(f"  {p}", file=sys.stderr)
     return 0 if not probs.errors else 2
+
+
+def judgments_file_name(targets) -> str:
+    """File name of the judgments workbook: ``专家评估表_<year>.xlsx``."""
+    return f"专家评估表_{targets.meta.year}.xlsx"
+
+
+def _template(args: argparse.Namespace) -> int:
+    from jdeval.data import template as data_template
+    from jdeval.indicators import load_targets
+    from jdeval.indicators.judgments import write_judgments_template
+
+    targets = load_targets(args.targets)
+    out = Path(args.out)
+    written = list(data_template.write_data_templates(out) or [])
+    j = write_judgments_template(targets, out / judgments_file_name(targets))
+    n = len(targets.checklist_items())
+    print(f"已写出 written: {j}（{n} 个清单项 checklist items）", file=sys.stderr)
+    for w in written:
+        print(f"已写出 written: {w}", file=sys.stderr)
+    return 0

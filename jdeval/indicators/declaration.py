@@ -55,10 +55,57 @@ LEVEL2_EN = {
 #: Indicator id prefix per 一级指标 (spec §6).
 ID_PREFIX = {"成本指标": "C", "产出指标": "O", "效益指标": "B", "满意度指标": "S"}
 
-_QUANT = re.compile(
-    r"^(?P<op>=|≥|≤|>|<|>=|<=)(?P<val>\d+(?:\.\d+)?)\((?P<unit>[^)]+)\)$"
+_NUM = r"(?P<val>\d+(?:,\d{3})*(?:\.\d+)?)"
+_UNIT = r"(?:\((?P<unit>[^)]+)\)|(?P<bare>%|[^\d()含及以上下内]{1,4}?))?"
+# operator words people write around a number (spec §2.4, issue 14 item 6)
+_OP_WORDS = {
+    "≥": ">=",
+    ">=": ">=",
+    "不低于": ">=",
+    "不少于": ">=",
+    "不小于": ">=",
+    "大于等于": ">=",
+    "大于或等于": ">=",
+    "至少": ">=",
+    "达到": ">=",
+    "≤": "<=",
+    "<=": "<=",
+    "不超过": "<=",
+    "不高于": "<=",
+    "不多于": "<=",
+    "不大于": "<=",
+    "小于等于": "<=",
+    "小于或等于": "<=",
+    "至多": "<=",
+    "=": "=",
+    ">": ">",
+    "超过": ">",
+    "高于": ">",
+    "大于": ">",
+    "<": "<",
+    "低于": "<",
+    "少于": "<",
+    "小于": "<",
+}
+_OP_RE = "|".join(sorted(map(re.escape, _OP_WORDS), key=len, reverse=True))
+# trailing qualifiers: (含) 以上 及以上 以内 以下 …
+_SUFFIX = {
+    "(含)": None,
+    "以上": ">=",
+    "及以上": ">=",
+    "以上(含)": ">=",
+    "以下": "<=",
+    "及以下": "<=",
+    "以内": "<=",
+    "以下(含)": "<=",
+}
+_SUF_RE = "|".join(sorted(map(re.escape, _SUFFIX), key=len, reverse=True))
+_QUANT = re.compile(rf"^(?P<op>{_OP_RE})?{_NUM}{_UNIT}(?P<suf>(?:{_SUF_RE})*)$")
+_DEADLINE = re.compile(
+    r"^(?P<y>\d{4})(?:年|-|/|\.)"
+    r"(?:(?P<m>\d{1,2})(?:月|-|/|\.)?(?:(?P<d>\d{1,2})日?)?)?"
+    r"(?P<tail>(?:年?底|年?末|月底|月末)?(?:之前|以前|前后|前)?)$"
 )
-_DEADLINE = re.compile(r"^(?P<y>\d{4})年(?P<m>\d{1,2})月(?:底|前)?$")
 _TREND_UP = {"增加", "提升", "提高", "上升", "增长"}
 _TREND_DOWN = {"减少", "下降", "降低"}
 _OPS = {"≥": ">=", "≤": "<=", ">=": ">=", "<=": "<=", "=": "=", ">": ">", "<": "<"}
@@ -75,6 +122,10 @@ _META_LABELS = {
     "保证政策实施的制度、措施": "measures",
 }
 _HEADER = ("一级指标", "二级指标", "三级指标")
+_YEAR_IN = re.compile(r"(\d{4})\s*年度")
+_YEAR_ROW = re.compile(r"^\(?(\d{4})\s*年度?\)?$")
+#: Largest declaration file read (bytes); real exports are ~20 KB.
+MAX_BYTES = 5_000_000
 
 
 @dataclass
@@ -142,16 +193,59 @@ def normalise(text: object) -> str:
     return unicodedata.normalize("NFKC", clean(text))
 
 
-def parse_target(raw: str, level1: str) -> dict:
-    """Parse one 年度指标值 (spec §2.4 grammar).
+def _quantitative(s: str) -> tuple[str, float, str | None] | None:
+    """``(operator, value, unit)`` of a numeric target, or ``None``."""
+    m = _QUANT.match(s)
+    if not m:
+        return None
+    op = _OP_WORDS.get(m["op"]) if m["op"] else None
+    for suf in re.findall(_SUF_RE, m["suf"] or ""):
+        op = op or _SUFFIX[suf]
+    if op is None:  # a bare number: no comparison written, keep as text
+        return None
+    unit = m["unit"] or m["bare"] or None
+    return op, float(m["val"].replace(",", "")), unit
 
-    Returns operator, target_value, unit, kind and direction.  ``level1`` decides
-    whether ``=``/``<=`` is a per-unit cost standard (``cap``).
+
+def _deadline(s: str) -> tuple[pd.Timestamp, str] | None:
+    """Due date (inclusive) of a deadline target and a note, or ``None``."""
+    m = _DEADLINE.match(s)
+    if not m or not (m["m"] or m["tail"]):
+        return None
+    y = int(m["y"])
+    month = int(m["m"]) if m["m"] else 12
+    if not 1 <= month <= 12:
+        return None
+    if m["d"]:
+        try:
+            due = pd.Timestamp(y, month, int(m["d"]))
+        except ValueError:
+            return None
+    else:
+        due = pd.Timestamp(y, month, 1) + pd.offsets.MonthEnd(0)
+    note = ""
+    if "前后" in (m["tail"] or ""):
+        note = (
+            f"“前后”按截止日期 {due.date()} 处理，请核对。 / 'around' read as the "
+            f"deadline {due.date()}; please check."
+        )
+    return due, note
+
+
+def parse_target(raw: str, level1: str) -> dict:
+    """Parse one 年度指标值 (spec §2.4 grammar, with the forms people write).
+
+    Understands ``≥60.00(家)``, ``≥ 60 家（含）``, ``不低于85%``, ``不少于100家``,
+    ``不超过50万元``, ``50万元以内``, ``60家以上``, ``2026年12月底前``, ``2026年底``,
+    ``2026年12月31日前``, full-width and spaced operators.  Returns operator,
+    target_value, unit, kind, direction and ``note`` (why a target was kept as
+    text, or how an approximate one was read).  ``level1`` decides whether
+    ``=``/``<=`` is a per-unit cost standard (``cap``).
     """
     s = re.sub(r"\s+", "", normalise(raw))
-    m = _QUANT.match(s)
-    if m:
-        op = _OPS[m["op"]]
+    q = _quantitative(s)
+    if q:
+        op, val, unit = q
         cost = level1 == "成本指标"
         if op in (">=", ">"):
             direction = "positive"
@@ -161,32 +255,44 @@ def parse_target(raw: str, level1: str) -> dict:
             direction = "cap" if cost else "exact"
         return {
             "operator": op,
-            "target_value": float(m["val"]),
-            "unit": m["unit"],
+            "target_value": val,
+            "unit": unit,
             "kind": "quantitative",
             "direction": direction,
+            "note": "",
         }
-    m = _DEADLINE.match(s)
-    if m:
-        due = pd.Timestamp(int(m["y"]), int(m["m"]), 1) + pd.offsets.MonthEnd(0)
+    d = _deadline(s)
+    if d:
+        due, note = d
         return {
             "operator": "deadline",
             "target_value": due.date().isoformat(),
             "unit": "日期",
             "kind": "quantitative",
             "direction": "deadline",
+            "note": note,
         }
     direction = "qualitative"
     if s in _TREND_UP:
         direction = "trend_up"
     elif s in _TREND_DOWN:
         direction = "trend_down"
+    looks_numeric = bool(re.search(r"\d", s))
+    note = (
+        f"指标值“{raw}”含数字但未能解析为定量或时限指标，已按定性（文字）处理，请核对。"
+        f" / target {raw!r} has digits but was not read as a number or deadline; "
+        "kept as text, please check."
+        if looks_numeric
+        else f"指标值“{raw}”按定性（文字）指标处理。 / target {raw!r} kept as text "
+        "(qualitative)."
+    )
     return {
         "operator": "text",
         "target_value": None,
         "unit": None,
         "kind": "qualitative",
         "direction": direction,
+        "note": note,
     }
 
 
@@ -212,16 +318,29 @@ def _read_rows(path: Path) -> list[list[str]]:
                 cells.pop()
             rows.append(cells)
         return rows
-    raw = path.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        text = raw.decode("utf-8", errors="replace")
+    from jdeval.indicators.yamlsource import read_text
+
+    # UTF-8 (BOM or not), UTF-16 with BOM, GBK/GB18030: as for data files
+    text = read_text(path, what_zh="申报表", what_en="declaration", max_bytes=MAX_BYTES)
     return [line.rstrip("\r").split("\t") for line in text.split("\n")]
+
+
+def _require_meta(meta: dict, probs: ProblemList, path: Path) -> None:
+    """A form without its policy name or year is refused, naming the rows."""
+    missing = []
+    if not meta.get("policy"):
+        missing.append(("政策名称", "policy name", "“政策名称”（或“项目名称”）行"))
+    if not meta.get("year"):
+        missing.append(("年度", "year", "“(2024 年度)”这样的年度行或标题"))
+    for zh, en, row in missing:
+        probs.error(
+            "declaration_meta_missing",
+            f"申报表缺少{zh}：未找到{row}。请在申报表中补上，不能沿用自带政策的{zh}。",
+            f"the declaration has no {en} row; add it to the form (the bundled "
+            f"policy's {en} is never assumed).",
+            file=str(path),
+            column=zh,
+        )
 
 
 def read_declaration(path) -> Declaration:
@@ -271,8 +390,11 @@ def read_declaration(path) -> Declaration:
         first = c[0]
         if not in_table and first and "申报表" in first and "form_title" not in meta:
             meta["form_title"] = first
+            m = _YEAR_IN.search(first)
+            if m:
+                meta.setdefault("year", int(m[1]))
             continue
-        m = re.match(r"^\((\d{4})\s*年度\)$", first)
+        m = None if in_table else _YEAR_ROW.match(first)
         if m and "year" not in meta:
             meta["year"] = int(m[1])
             continue
@@ -342,7 +464,8 @@ def read_declaration(path) -> Declaration:
         m = re.match(r"^(\d{4}-\d{2})\s*至\s*(\d{4}-\d{2})$", meta["period"])
         if m:
             meta["period_start"], meta["period_end"] = m[1], m[2]
-    if not ind_rows and not probs.errors:
+    _require_meta(meta, probs, path)
+    if not ind_rows and not any(p.code == "declaration_row" for p in probs.errors):
         probs.error(
             "declaration_no_table",
             "未找到指标表（表头应为“一级指标 二级指标 三级指标 年度指标值”）。",
@@ -364,13 +487,8 @@ def read_declaration(path) -> Declaration:
                 "official taxonomy."
             )
         parsed = parse_target(r["target_raw"], official)
-        raw_n = re.sub(r"\s+", "", normalise(r["target_raw"]))
-        if parsed["operator"] == "text" and raw_n[:1] in "=≥≤><" and raw_n:
-            note = (note + " " if note else "") + (
-                f"指标值“{r['target_raw']}”形似定量但不符合“≥60.00(家)”格式，"
-                "已按定性处理，请核对。 / looks quantitative but does not match the "
-                "format; read as qualitative, please check."
-            )
+        if parsed["note"]:
+            note = (note + " " if note else "") + f"{r['level3']}：{parsed['note']}"
         prefix = ID_PREFIX.get(official, "X")
         counters[prefix] = counters.get(prefix, 0) + 1
         out.append(
@@ -382,7 +500,7 @@ def read_declaration(path) -> Declaration:
                 "level3": r["level3"],
                 "level1_as_printed": printed,
                 "target_raw": r["target_raw"],
-                **parsed,
+                **{k: v for k, v in parsed.items() if k != "note"},
                 "note": note,
             }
         )

@@ -8,9 +8,9 @@ targets YAML (``policies``), never from code.
 Tiers (财预〔2020〕10号, self-evaluation of 定性指标) are ``达成`` (achieved),
 ``部分达成`` (partly achieved) and ``未达成`` (not achieved); ``不适用`` (N/A) when an
 indicator has nothing to measure.  Qualitative indicators get their tier from ``f``
-(≥0.8 / ≥0.6, §3.6).  Quantitative indicators are ``达成`` only when the target is
-met (``a ≥ t``, every award within the standard, every award on time), otherwise
-``部分达成`` if ``f ≥ 0.6`` and ``未达成`` below.
+(``policies.tiers``: achieved / partial, §3.6).  Quantitative indicators are
+``达成`` only when the target is met (``a ≥ t``, every award within the standard,
+every award on time), otherwise ``部分达成`` if ``f ≥ partial`` and ``未达成`` below.
 """
 
 from __future__ import annotations
@@ -32,15 +32,6 @@ TIER_EN = {
     NOT_ACHIEVED: "not achieved",
     NOT_APPLICABLE: "not applicable",
 }
-
-#: Default grade bands (财预〔2020〕10号; lower bounds inclusive).
-DEFAULT_GRADE_BANDS: tuple[tuple[float, str], ...] = (
-    (90.0, "优"),
-    (80.0, "良"),
-    (60.0, "中"),
-    (0.0, "差"),
-)
-GRADE_EN = {"优": "Excellent", "良": "Good", "中": "Fair", "差": "Poor"}
 
 
 @dataclass(frozen=True)
@@ -74,8 +65,8 @@ def not_applicable(*flags: str) -> Rating:
     return Rating(math.nan, NOT_APPLICABLE, ("not_applicable", *flags))
 
 
-def tier_from_fraction(f: float, *, achieved: float = 0.8, partial: float = 0.6) -> str:
-    """Tier of a checklist fraction (spec §3.6): ≥0.8 达成, ≥0.6 部分达成, else 未达成."""
+def tier_from_fraction(f: float, *, achieved: float, partial: float) -> str:
+    """Tier of a checklist fraction (spec §3.6): ≥achieved 达成, ≥partial 部分达成."""
     if math.isnan(f):
         return NOT_APPLICABLE
     if f >= achieved:
@@ -95,11 +86,11 @@ def positive(
     actual: float,
     target: float,
     *,
-    theta_over: float = 0.30,
-    over_policy: str = "cap",
-    penalty_floor: float = 0.8,
-    penalty_slope: float = 0.5,
-    partial: float = 0.6,
+    theta_over: float,
+    over_policy: str,
+    penalty_floor: float,
+    penalty_slope: float,
+    partial: float,
 ) -> Rating:
     """Positive indicator (``>=``, 正向), spec §3.2.
 
@@ -130,9 +121,7 @@ def positive(
     return Rating(f, _quant_tier(r >= 1.0, f, partial), tuple(flags), r)
 
 
-def negative(
-    actual: float, target: float, *, formula: str = "ratio", partial: float = 0.6
-) -> Rating:
+def negative(actual: float, target: float, *, formula: str, partial: float) -> Rating:
     """Reverse indicator (``<=``, 反向), spec §3.3.
 
     ``f = 1`` if ``a ≤ t``; otherwise ``t/a`` (``formula="ratio"``, default) or
@@ -154,7 +143,7 @@ def negative(
     return Rating(f, _quant_tier(False, f, partial), (), target / actual)
 
 
-def exact(actual: float, target: float, *, partial: float = 0.6) -> Rating:
+def exact(actual: float, target: float, *, partial: float) -> Rating:
     """Exact amount (``=``, 定额, not a cap), spec §3.4: ``f = max(0, 1 − |a−t|/t)``."""
     if actual is None or (isinstance(actual, float) and math.isnan(actual)):
         return not_applicable("no_actual")
@@ -167,7 +156,7 @@ def exact(actual: float, target: float, *, partial: float = 0.6) -> Rating:
     return Rating(f, _quant_tier(f == 1.0, f, partial), (), actual / target)
 
 
-def cost_cap(amounts: Sequence[float], cap: float, *, partial: float = 0.6) -> Rating:
+def cost_cap(amounts: Sequence[float], cap: float, *, partial: float) -> Rating:
     """Per-unit subsidy standard (``direction: cap``), spec §3.4.
 
     ``f`` = share of awards with ``amount ≤ cap``; N/A when there is no award.
@@ -187,7 +176,7 @@ def on_time(
     *,
     due,
     eval_date,
-    lmax_days: int = 180,
+    lmax_days: int,
 ) -> np.ndarray:
     """Per-award on-time indicator of a deadline (spec §3.5).
 
@@ -209,25 +198,23 @@ def on_time(
     return (ok_disbursed | on_track).astype(float)
 
 
-def deadline(
-    flags_on_time: Sequence[float], *, partial: float = 0.6, achieved: float = 1.0
-) -> Rating:
+def deadline(flags_on_time: Sequence[float], *, partial: float) -> Rating:
     """Deadline indicator: ``f = mean(on_time_i)``; N/A when there is no award."""
     a = np.asarray(flags_on_time, dtype=float)
     if a.size == 0:
         return not_applicable("no_awards")
     f = float(a.mean())
     flags = () if f == 1.0 else ("late",)
-    return Rating(f, _quant_tier(f >= achieved, f, partial), flags, f)
+    return Rating(f, _quant_tier(f >= 1.0, f, partial), flags, f)
 
 
 def checklist(
     values: Sequence[float | None],
     weights: Sequence[float] | None = None,
     *,
-    missing: str = "zero",
-    achieved: float = 0.8,
-    partial: float = 0.6,
+    missing: str,
+    achieved: float,
+    partial: float,
     cap: float | None = None,
 ) -> Rating:
     """Evidence checklist of a qualitative indicator (spec §3.6).
@@ -269,12 +256,12 @@ def trend(
     current: float,
     previous: float,
     *,
-    delta: float = 0.05,
-    f_up: float = 1.0,
-    f_flat: float = 0.7,
-    f_down: float = 0.4,
-    achieved: float = 0.8,
-    partial: float = 0.6,
+    delta: float,
+    f_up: float,
+    f_flat: float,
+    f_down: float,
+    achieved: float,
+    partial: float,
 ) -> Rating:
     """Directional qualitative target (增加/提升, ``trend_up``), spec §3.7.
 
@@ -304,17 +291,6 @@ def trend(
     return Rating(
         f, tier_from_fraction(f, achieved=achieved, partial=partial), flags, g
     )
-
-
-def grade(
-    total: float, bands: Sequence[tuple[float, str]] = DEFAULT_GRADE_BANDS
-) -> str:
-    """Grade 优/良/中/差 of a total score, rounded to 2 decimals first (spec §3.1)."""
-    t = round(float(total), 2)
-    for low, name in sorted(bands, key=lambda b: -b[0]):
-        if t >= low:
-            return name
-    return sorted(bands, key=lambda b: b[0])[0][1]
 
 
 def redistribute(

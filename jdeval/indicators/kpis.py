@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
 from jdeval.indicators.checks import _bool
 
 
-def offline_diagnoses(ctx, *, min_output: float = 10000) -> tuple[float, str]:
+def offline_diagnoses(ctx, *, min_output: float) -> tuple[float, str]:
     """Firms with an offline diagnosis in Y whose gross output ≥ ``min_output`` 万元."""
     d = ctx.table("diagnoses")
     fy = ctx.table("firm_year")
@@ -46,12 +47,16 @@ def recognitions(ctx) -> tuple[float, str]:
     return float(n), f"{n}个"
 
 
-def loan_interest(ctx, *, category: str = "LOAN_INTEREST") -> tuple[float, str]:
+def loan_interest(ctx, *, category: str) -> tuple[float, str]:
     a = ctx.batch_awards(category=category)
     n = int(a["firm_id"].nunique())
     amt = float(pd.to_numeric(a["approved_amount"], errors="coerce").sum())
-    if n < 3:  # an amount over fewer than 3 firms would disclose them
-        return float(n), f"{n}家（贴息金额涉及企业少于3家，不列示）"
+    rule = ctx.policies.disclosure.rule
+    if rule.unsafe_rows(a, value="approved_amount"):
+        # the amount (and, under the threshold rule, the count) would disclose a firm
+        if n < rule.min_firms:
+            return float(n), "涉及企业数量较少，按统计披露控制规则不予列示"
+        return float(n), f"{n}家（单一企业占比过高，贴息金额不予列示）"
     return float(n), f"{n}家，核定贴息{amt:,.2f}万元"
 
 
@@ -68,7 +73,7 @@ def firm_share(ctx, *, column: str) -> tuple[float, str]:
     share = float(_bool(rows[column]).mean())
     return (
         100 * share,
-        f"{100 * share:.1f}%（{int(_bool(rows[column]).sum())}/{len(rows)}家）",
+        f"{100 * share:.1f}%（{int(_bool(rows[column]).sum()):,}/{len(rows):,}家）",
     )
 
 
@@ -84,17 +89,53 @@ def leverage(ctx) -> tuple[float, str]:
     )
 
 
-def disbursement_days(ctx) -> tuple[float, str]:
-    a = ctx.batch_awards()
-    appr = pd.to_datetime(a["approval_date"], errors="coerce")
-    disb = pd.to_datetime(a["disbursement_date"], errors="coerce")
-    disb = disb.where(disb <= ctx.eval_date)
+@dataclass(frozen=True)
+class DisbursementTiming:
+    """Days from approval to disbursement of paid awards (domain-spec §3.5, §8).
+
+    Computed and formatted here once: the KPI table (K8), the report's 组织实施
+    text and its findings all show :attr:`mean_shown` / :attr:`shown`, so the
+    same quantity never appears with two precisions.
+    """
+
+    n_disbursed: int
+    mean_days: float
+    median_days: float
+    p90_days: float
+
+    @property
+    def mean_shown(self) -> str:
+        """``"75.3天"`` (one decimal), or ``"—"`` without a paid award."""
+        return "—" if math.isnan(self.mean_days) else f"{self.mean_days:.1f}天"
+
+    @property
+    def shown(self) -> str:
+        """Mean with its median and 90th percentile (whole days)."""
+        if math.isnan(self.mean_days):
+            return "—"
+        return (
+            f"{self.mean_shown}（中位数{self.median_days:.0f}天，"
+            f"第90百分位数{self.p90_days:.0f}天）"
+        )
+
+
+def disbursement_timing(awards: pd.DataFrame, eval_date) -> DisbursementTiming:
+    """Timing of ``awards`` disbursed on or before ``eval_date`` (评价基准日)."""
+    appr = pd.to_datetime(awards["approval_date"], errors="coerce")
+    disb = pd.to_datetime(awards["disbursement_date"], errors="coerce")
+    disb = disb.where(disb <= pd.Timestamp(eval_date))
     d = (disb - appr).dt.days.dropna()
     if d.empty:
-        return math.nan, "—"
-    return float(d.mean()), (
-        f"{d.mean():.1f}天（中位数{d.median():.0f}天，P90 {d.quantile(0.9):.0f}天）"
+        return DisbursementTiming(0, math.nan, math.nan, math.nan)
+    return DisbursementTiming(
+        int(d.size), float(d.mean()), float(d.median()), float(d.quantile(0.9))
     )
+
+
+def disbursement_days(ctx) -> tuple[float, str]:
+    """K8 平均发放时长 of the valid approvals of year Y."""
+    t = disbursement_timing(ctx.batch_awards(), ctx.eval_date)
+    return t.mean_days, t.shown
 
 
 KPI_METHODS: dict[str, Callable[..., tuple[float, str]]] = {
@@ -112,17 +153,17 @@ def compute_kpis(ctx) -> pd.DataFrame:
     """One row per KPI of the targets file: id, name, name_en, target, actual, display."""
     rows = []
     for k in ctx.targets.kpis:
-        val, disp = KPI_METHODS[k["method"]](ctx, **(k.get("params") or {}))
+        val, disp = KPI_METHODS[k.method](ctx, **k.params)
         rows.append(
             {
-                "id": k["id"],
-                "name": k.get("zh", ""),
-                "name_en": k.get("en", ""),
-                "target": k.get("target"),
-                "unit": k.get("unit"),
+                "id": k.id,
+                "name": k.zh,
+                "name_en": k.en,
+                "target": k.target,
+                "unit": k.unit,
                 "actual": val,
                 "actual_display": disp,
-                "source": k.get("source"),
+                "source": k.source,
             }
         )
     return pd.DataFrame(

@@ -17,9 +17,10 @@ import pandas as pd
 
 from jdeval.indicators import formulas as F
 from jdeval.indicators.checks import RULES, Check, _bool, _year_of
+from jdeval.indicators.reasons import Reason, missing_policy_zh
+from jdeval.indicators.schema import Indicator
 from jdeval.survey import analyse
-from jdeval.survey.likert import DEFAULT_POINTS
-from jdeval.survey.population import APPROVED_STATUSES, approved_awards
+from jdeval.survey.population import approved_awards
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Measurement:
     rows: pd.DataFrame = field(default_factory=pd.DataFrame)
     details: dict = field(default_factory=dict)
     items: pd.DataFrame | None = None
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     unit: str | None = None  # unit of ``actual`` when it differs from the target's
 
 
@@ -47,15 +48,10 @@ class Context:
         self.scheme = scheme
         self.assessments = assessments
         self.policies = targets.policies
-        self.statuses = tuple(
-            self.policies.get("approved_statuses") or APPROVED_STATUSES
-        )
+        self.statuses = tuple(self.policies.approved_statuses)
         self._survey = None
-        ed = self.policies.get("eval_date")
-        if ed:
-            self.eval_date = pd.Timestamp(str(ed))
-        else:
-            self.eval_date = self._data_as_of()
+        ed = self.policies.eval_date
+        self.eval_date = pd.Timestamp(ed) if ed else self._data_as_of()
 
     def _data_as_of(self) -> pd.Timestamp:
         """Latest award date in the data (the data's as-of date), at least Y-12-31."""
@@ -109,21 +105,23 @@ class Context:
 
     def survey(self):
         if self._survey is None:
-            s = self.policies.get("satisfaction") or {}
+            s = self.policies.satisfaction
             self._survey = analyse(
                 self.ds,
                 year=self.year,
-                points=s.get("points", DEFAULT_POINTS),
-                overall_item=s.get("item", "Q0"),
-                min_n=s.get("min_n", 30),
-                min_share=s.get("min_share", 0.8),
+                points=s.points,
+                overall_item=s.item,
+                min_n=s.min_n,
+                min_share=s.min_share,
                 statuses=self.statuses,
+                satisfied_min=s.satisfied_min,
             )
         return self._survey
 
     @property
-    def tiers(self) -> dict:
-        return self.policies.get("tiers") or {"achieved": 0.8, "partial": 0.6}
+    def tiers(self):
+        """``policies.tiers`` (``.achieved``, ``.partial``)."""
+        return self.policies.tiers
 
 
 _BUDGET_ZH = {
@@ -156,28 +154,39 @@ def _money(x: float) -> str:
 
 def _positive(ctx, actual, target) -> F.Rating:
     p = ctx.policies
-    pen = p.get("penalty") or {}
     return F.positive(
         actual,
         target,
-        theta_over=p["theta_over"],
-        over_policy=p["over_policy"],
-        penalty_floor=pen.get("floor", 0.8),
-        penalty_slope=pen.get("slope", 0.5),
-        partial=ctx.tiers["partial"],
+        theta_over=p.theta_over,
+        over_policy=p.over_policy,
+        penalty_floor=p.penalty.floor,
+        penalty_slope=p.penalty.slope,
+        partial=p.tiers.partial,
     )
 
 
-def award_cap(ctx: Context, ind: dict, *, category, statuses=None) -> Measurement:
+def _over_reasons(ctx: Context, rating: F.Rating) -> list[Reason]:
+    """The over-target reason when the rating carries the flag."""
+    theta = ctx.policies.theta_over
+    if "over_penalty" in rating.flags:
+        return [Reason("over_penalty", theta=theta)]
+    if "over_target" in rating.flags:
+        return [Reason("over_target", theta=theta)]
+    return []
+
+
+def award_cap(ctx: Context, ind: Indicator, *, category, statuses=None) -> Measurement:
     """Share of approved awards of ``category`` within the per-unit standard (§3.4)."""
-    t = float(ind["target_value"])
+    t = ind.target_number
+    unit = ind.unit or ""
     a = ctx.batch_awards(category=category, statuses=statuses)
     amt = pd.to_numeric(a["approved_amount"], errors="coerce")
-    rating = F.cost_cap(amt.to_numpy(), t, partial=ctx.tiers["partial"])
+    rating = F.cost_cap(amt.to_numpy(), t, partial=ctx.tiers.partial)
     rows = a.assign(within_standard=amt <= t + 1e-9)
     n = len(a)
     rule = (
-        f"{ctx.year}年批次已立项的“{_category_zh(category)}”类项目中，核定金额不超过标准{t:g}万元的项目占比"
+        f"{ctx.year}年批次已立项的“{_category_zh(category)}”类项目中，"
+        f"核定金额不超过标准{t:g}{unit}的项目占比"
         "（单位成本标准执行率）"
     )
     if n == 0:
@@ -188,18 +197,20 @@ def award_cap(ctx: Context, ind: dict, *, category, statuses=None) -> Measuremen
             rule,
             rows,
             {"n": 0},
-            reasons=["当年无此类立项项目，按不适用处理"],
+            reasons=[Reason("no_category_awards")],
             unit="%",
         )
     n_ok = int((amt <= t + 1e-9).sum())
     mean, mx = float(amt.mean()), float(amt.max())
-    # A maximum is one firm's award and a mean over < 3 awards discloses them, so
-    # the display (shown to reviewers) keeps only aggregates; `details` has both.
-    mean_text = f"；均值{mean:.2f}万元" if n >= 3 else ""
-    disp = f"{_pct(n_ok / n)}（{n_ok}/{n}项≤{t:g}万元{mean_text}）"
+    # A maximum is one firm's award and a mean is a total over the category's
+    # firms, so the display (shown to reviewers) keeps the mean only where the
+    # disclosure rule allows the total; `details` has both.
+    safe = not ctx.policies.disclosure.rule.unsafe_rows(a, value="approved_amount")
+    mean_text = f"；均值{mean:.2f}{unit}" if safe else ""
+    disp = f"{_pct(n_ok / n)}（{n_ok}/{n}项≤{t:g}{unit}{mean_text}）"
     reasons = []
     if n_ok < n:
-        reasons.append(f"{n - n_ok}个项目核定金额超过标准{t:g}万元")
+        reasons.append(Reason("over_standard", n=n - n_ok, standard=t, unit=unit))
     return Measurement(
         100 * n_ok / n,
         disp,
@@ -218,9 +229,10 @@ def award_cap(ctx: Context, ind: dict, *, category, statuses=None) -> Measuremen
     )
 
 
-def covered_firms(ctx: Context, ind: dict) -> Measurement:
+def covered_firms(ctx: Context, ind: Indicator) -> Measurement:
     """Distinct enterprises with an approved award of the batch year (§6 O1)."""
-    t = float(ind["target_value"])
+    t = ind.target_number
+    unit = ind.unit or ""
     a = ctx.batch_awards(beneficiary_type="enterprise")
     n = int(a["firm_id"].dropna().nunique())
     rating = _positive(ctx, n, t)
@@ -246,11 +258,10 @@ def covered_firms(ctx: Context, ind: dict) -> Measurement:
     )
     reasons = []
     if n < t:
-        reasons.append(f"立项企业{n}家，比指标值少{t - n:g}家")
-    if "over_target" in rating.flags:
-        reasons.append("实际完成值超过指标值30%以上，指标值可能设定偏低")
+        reasons.append(Reason("below_target_count", actual=n, gap=t - n, unit=unit))
+    reasons += _over_reasons(ctx, rating)
     return Measurement(
-        float(n), f"{n}家", rating, rule, a, details, reasons=reasons, unit="家"
+        float(n), f"{n}{unit}", rating, rule, a, details, reasons=reasons, unit=unit
     )
 
 
@@ -268,7 +279,7 @@ def _misuse_events(ctx: Context, misuse_types) -> pd.DataFrame:
 
 
 def award_compliance(
-    ctx: Context, ind: dict, *, checks, misuse_types=(), statuses=None
+    ctx: Context, ind: Indicator, *, checks, misuse_types=(), statuses=None
 ) -> Measurement:
     """Share of approved awards passing every review check (§6 O2, §3.9 cap)."""
     a = ctx.batch_awards(statuses=statuses)
@@ -300,23 +311,37 @@ def award_compliance(
     reasons = []
     misuse = _misuse_events(ctx, misuse_types)
     if not misuse.empty:
-        cap = float(ctx.policies.get("misuse_cap", 0.59))
+        cap = ctx.policies.misuse_cap
     rating = F.checklist(
-        [share], cap=cap, achieved=ctx.tiers["achieved"], partial=ctx.tiers["partial"]
+        [share],
+        missing=ctx.policies.missing_assessment,
+        cap=cap,
+        achieved=ctx.tiers.achieved,
+        partial=ctx.tiers.partial,
     )
-    fails = {names[c]: int((~ok[c]).sum()) for c in cols if (~ok[c]).any()}
+    # Name failures by the problem (重复资助), not the check (无重复资助): "未通过
+    # 无重复资助" is a double negative a reader inverts.
+    problems = {
+        c["column"]: c.get("problem") or names[c["column"]]
+        for c in checks
+        if isinstance(c, dict)
+    }
+    fails = {
+        problems.get(c, names[c]): int((~ok[c]).sum()) for c in cols if (~ok[c]).any()
+    }
     if fails:
-        reasons.append(
-            "未通过的检查：" + "，".join(f"{k}{v}项" for k, v in fails.items())
-        )
+        detail = "，".join(f"{k}{v}项" for k, v in fails.items())
+        reasons.append(Reason("checks_failed", detail=detail))
     if cap is not None:
         reasons.append(
-            f"当年查实{'、'.join(misuse_types)}事项{len(misuse)}件，得分率上限{cap:.0%}"
+            Reason(
+                "misuse_capped", types="、".join(misuse_types), n=len(misuse), cap=cap
+            )
         )
     rule = (
         f"{ctx.year}年批次立项项目中，{'、'.join(names.values())}全部通过的项目占比；"
         f"查实{'/'.join(misuse_types) or '—'}事项时得分率不超过"
-        f"{ctx.policies.get('misuse_cap', 0.59):.0%}"
+        f"{ctx.policies.misuse_cap:.0%}"
     )
     disp = f"{_pct(share)}（{int(passed.sum())}/{n}项全部合规）"
     return Measurement(
@@ -336,16 +361,18 @@ def award_compliance(
     )
 
 
-def disbursement_deadline(ctx: Context, ind: dict, *, statuses=None) -> Measurement:
+def disbursement_deadline(
+    ctx: Context, ind: Indicator, *, statuses=None
+) -> Measurement:
     """Share of approved awards paid (or on track) by the deadline (§3.5)."""
-    due = pd.Timestamp(str(ind["target_value"]))
-    lmax = int(ctx.policies["deadline_lmax_days"])
+    due = pd.Timestamp(ind.due_date)
+    lmax = ctx.policies.deadline_lmax_days
     a = ctx.batch_awards(statuses=statuses)
     appr = pd.to_datetime(a["approval_date"], errors="coerce")
     disb = pd.to_datetime(a["disbursement_date"], errors="coerce")
     disb = disb.where(disb <= ctx.eval_date)
     flags = F.on_time(appr, disb, due=due, eval_date=ctx.eval_date, lmax_days=lmax)
-    rating = F.deadline(flags, partial=ctx.tiers["partial"])
+    rating = F.deadline(flags, partial=ctx.tiers.partial)
     days = (disb - appr).dt.days
     rows = a.assign(days_to_disburse=days, on_time=flags.astype(bool))
     d = days.dropna()
@@ -366,24 +393,22 @@ def disbursement_deadline(ctx: Context, ind: dict, *, statuses=None) -> Measurem
     reasons = []
     late = len(a) - int(flags.sum())
     if late:
-        reasons.append(f"{late}个项目超过{lmax}天仍未拨付或逾期拨付")
+        reasons.append(Reason("late_or_unpaid", n=late, lmax=lmax))
     if details["n_over_lmax"]:
-        reasons.append(f"{details['n_over_lmax']}个已拨付项目发放时长超过{lmax}天")
+        reasons.append(Reason("over_lmax", n=details["n_over_lmax"], lmax=lmax))
     if not len(a):
         return Measurement(
             None, "当年无立项项目（不适用）", rating, rule, rows, details, unit="%"
         )
     share = float(flags.mean())
-    disp = (
-        f"{_pct(share)}（{int(flags.sum())}/{len(a)}项按期；平均发放"
-        f"{details['mean_days']:.0f}天，P90 {details['p90_days']:.0f}天）"
-    )
+    # the timing (mean/median/P90) has one display: KPI K8 (kpis.DisbursementTiming)
+    disp = f"{_pct(share)}（{int(flags.sum())}/{len(a)}项按期）"
     return Measurement(
         100 * share, disp, rating, rule, rows, details, reasons=reasons, unit="%"
     )
 
 
-def investment_trend(ctx: Context, ind: dict) -> Measurement:
+def investment_trend(ctx: Context, ind: Indicator) -> Measurement:
     """Total investment of approved projects, Y vs Y−1 (§3.7 trend rule)."""
     cur_a = ctx.batch_awards()
     prev_a = ctx.batch_awards(year=ctx.year - 1)
@@ -391,7 +416,7 @@ def investment_trend(ctx: Context, ind: dict) -> Measurement:
     prev = float(
         pd.to_numeric(prev_a["project_total_investment"], errors="coerce").sum()
     )
-    tr = ctx.policies.get("trend") or {}
+    tr = ctx.policies.trend
     t = ctx.tiers
     if prev_a.empty:
         rating = F.not_applicable("no_previous_year")
@@ -399,12 +424,12 @@ def investment_trend(ctx: Context, ind: dict) -> Measurement:
         rating = F.trend(
             cur,
             prev,
-            delta=tr.get("delta", 0.05),
-            f_up=tr.get("f_up", 1.0),
-            f_flat=tr.get("f_flat", 0.7),
-            f_down=tr.get("f_down", 0.4),
-            achieved=t["achieved"],
-            partial=t["partial"],
+            delta=tr.delta,
+            f_up=tr.f_up,
+            f_flat=tr.f_flat,
+            f_down=tr.f_down,
+            achieved=t.achieved,
+            partial=t.partial,
         )
     appr = float(pd.to_numeric(cur_a["approved_amount"], errors="coerce").sum())
     details = {
@@ -430,19 +455,19 @@ def investment_trend(ctx: Context, ind: dict) -> Measurement:
     disp = f"{_money(cur)}（上年{_money(prev)}，{gtxt}）"
     rule = (
         f"{ctx.year}年批次立项项目总投资合计与{ctx.year - 1}年批次比较："
-        f"增长记{tr.get('f_up', 1.0):.0%}，下降不超过{tr.get('delta', 0.05):.0%}记"
-        f"{tr.get('f_flat', 0.7):.0%}，否则{tr.get('f_down', 0.4):.0%}"
+        f"增长记{tr.f_up:.0%}，下降不超过{tr.delta:.0%}记"
+        f"{tr.f_flat:.0%}，否则{tr.f_down:.0%}"
     )
-    reasons = [] if (g is not None and g > 0) else [f"立项项目总投资较上年{gtxt}"]
+    reasons = [] if (g is not None and g > 0) else [Reason("trend_not_up", growth=gtxt)]
     return Measurement(
         cur, disp, rating, rule, cur_a, details, reasons=reasons, unit="万元"
     )
 
 
-def satisfaction(ctx: Context, ind: dict) -> Measurement:
+def satisfaction(ctx: Context, ind: Indicator) -> Measurement:
     """Weighted satisfaction index of funded firms, scored positively (§3.8)."""
     s = ctx.survey()
-    t = float(ind["target_value"])
+    t = ind.target_number
     rating = _positive(ctx, s.index, t)
     if s.low_sample:
         rating = F.Rating(
@@ -450,19 +475,20 @@ def satisfaction(ctx: Context, ind: dict) -> Measurement:
         )
     lo, hi = s.top2_ci
     disp = (
-        f"{s.index:.2f}分（满意率{_pct(s.top2_rate)}，95%CI {_pct(lo)}–{_pct(hi)}；"
-        f"有效{s.n_valid}份，回复率{_pct(s.response_rate)}）"
+        f"{s.index:.2f}分（满意率{_pct(s.top2_rate)}，95%置信区间{_pct(lo)}至{_pct(hi)}；"
+        f"有效问卷{s.n_valid}份，回收率{_pct(s.response_rate)}）"
     )
     pts = "/".join(f"{p:g}" for p in s.points)
-    basis = "总体满意度题（Q0）" if s.basis != "mean_of_items" else "各题平均"
+    item = ctx.policies.satisfaction.item
+    basis = f"总体满意度题（{item}）" if s.basis != "mean_of_items" else "各题平均"
     rule = f"立项企业问卷{basis}按{pts}赋分的综合满意度指数，与指标值比较（§3.8）"
-    reasons = []
+    reasons = _over_reasons(ctx, rating)
     if not math.isnan(s.index) and s.index < t:
-        reasons.append(f"综合满意度{s.index:.2f}分低于{t:g}分")
+        reasons.append(Reason("satisfaction_below", index=s.index, target=t))
     if s.n_valid == 0:
-        reasons.append("无有效满意度问卷（未提供调查数据或无立项企业回复）")
+        reasons.append(Reason("no_survey"))
     elif s.low_sample:
-        reasons.append(f"有效样本{s.n_valid}份少于{s.min_valid}份，结果仅供参考")
+        reasons.append(Reason("low_sample", n=s.n_valid, min_valid=s.min_valid))
     return Measurement(
         s.index,
         disp,
@@ -477,7 +503,7 @@ def satisfaction(ctx: Context, ind: dict) -> Measurement:
 
 
 def budget_ratio(
-    ctx: Context, ind: dict, *, numerator: str, denominator
+    ctx: Context, ind: Indicator, *, numerator: str, denominator
 ) -> Measurement:
     """Budget ratio from the ``budget`` table (资金到位率 / 预算执行率, §3.9)."""
     den_col = (
@@ -492,14 +518,17 @@ def budget_ratio(
             "无当年预算数据（不适用）",
             F.not_applicable("no_budget"),
             rule,
-            reasons=["未提供当年预算数据，按不适用处理"],
+            reasons=[Reason("no_budget")],
             unit="%",
         )
     num, den = float(b[numerator]), float(b[den_col])
     ratio = num / den
-    rating = _positive(ctx, 100 * ratio, float(ind["target_value"]))
-    disp = f"{_pct(ratio)}（{_money(num)} / {_money(den)}）"
-    reasons = [] if ratio >= 1 else [f"{nz}为{dz}的{_pct(ratio)}"]
+    target = ind.target_number
+    rating = _positive(ctx, 100 * ratio, target)
+    disp = f"{_pct(ratio)}（{_money(num)}÷{_money(den)}）"
+    reasons = _over_reasons(ctx, rating)
+    if 100 * ratio < target:
+        reasons.append(Reason("budget_ratio", num=nz, den=dz, ratio=ratio))
     return Measurement(
         100 * ratio,
         disp,
@@ -512,24 +541,26 @@ def budget_ratio(
     )
 
 
-def checklist(ctx: Context, ind: dict, *, misuse_types=(), misuse_f=0.0) -> Measurement:
+def checklist(
+    ctx: Context, ind: Indicator, *, misuse_types=(), misuse_f=0.0
+) -> Measurement:
     """Evidence checklist: computed rules first, then the assessments file (§3.6)."""
     rows = []
     values: list[float | None] = []
     weights = []
     frames = []
-    for it in ind.get("checklist") or []:
+    for it in ind.checklist:
         res: Check | None = None
         origin = "missing"
-        if it.get("rule"):
-            res = RULES[it["rule"]](ctx, **(it.get("params") or {}))
+        if it.rule:
+            res = RULES[it.rule](ctx, **it.params)
             if res.x is not None:
                 origin = "data"
         x = res.x if res is not None else None
         evidence = res.evidence if res is not None else ""
         src = "数据计算 computed"
         if x is None and ctx.assessments is not None:
-            a = ctx.assessments.get(it["id"])
+            a = ctx.assessments.get(it.id)
             if a is not None:
                 x, origin = a.result, "assessment"
                 evidence = a.evidence
@@ -540,14 +571,14 @@ def checklist(ctx: Context, ind: dict, *, misuse_types=(), misuse_f=0.0) -> Meas
             ) + "缺评估 missing assessment"
             src = "—"
         if res is not None and res.rows is not None and len(res.rows):
-            frames.append(res.rows.assign(checklist_item=it["id"]))
+            frames.append(res.rows.assign(checklist_item=it.id))
         values.append(x)
-        weights.append(float(it.get("weight", 1)))
+        weights.append(it.weight)
         rows.append(
             {
-                "item": it["id"],
-                "zh": it.get("zh", ""),
-                "en": it.get("en", ""),
+                "item": it.id,
+                "zh": it.zh,
+                "en": it.en,
                 "x": x,
                 "origin": origin,
                 "evidence": evidence,
@@ -562,52 +593,66 @@ def checklist(ctx: Context, ind: dict, *, misuse_types=(), misuse_f=0.0) -> Meas
     if not misuse.empty:
         cap = float(misuse_f)
         reasons.append(
-            f"当年查实{'、'.join(misuse_types)}事项{len(misuse)}件，得分率按{cap:.0%}计"
+            Reason(
+                "misuse_fixed", types="、".join(misuse_types), n=len(misuse), cap=cap
+            )
         )
-    policy = ctx.policies.get("missing_assessment", "zero")
+    policy = ctx.policies.missing_assessment
     t = ctx.tiers
     rating = F.checklist(
         values,
         weights,
         missing=policy,
-        achieved=t["achieved"],
-        partial=t["partial"],
+        achieved=t.achieved,
+        partial=t.partial,
         cap=cap,
     )
-    ov = (
-        ctx.assessments.overrides.get(ind["id"])
-        if ctx.assessments is not None
-        else None
-    )
+    ov = ctx.assessments.overrides.get(ind.id) if ctx.assessments is not None else None
     details = {"missing_policy": policy}
     if any(v is None for v in values):
         upper = F.checklist(
-            [1.0 if v is None else v for v in values], weights, cap=cap
+            [1.0 if v is None else v for v in values],
+            weights,
+            missing=policy,
+            achieved=t.achieved,
+            partial=t.partial,
+            cap=cap,
         ).f
         details["f_if_missing_pass"] = upper
         miss = [r["item"] for r in rows if r["x"] is None]
         reasons.append(
-            f"缺评估{len(miss)}项（{'、'.join(miss)}），"
-            + ("按0分计" if policy == "zero" else "未计入")
-            + f"；若全部达成，得分率可达{upper:.0%}"
+            Reason(
+                "missing_items",
+                n=len(miss),
+                items="、".join(miss),
+                policy_text=missing_policy_zh(policy),
+                upper=upper,
+            )
         )
     if ov is not None:
         rating = F.Rating(
             float(ov["f"]),
-            F.tier_from_fraction(float(ov["f"]), **t),
+            F.tier_from_fraction(
+                float(ov["f"]), achieved=t.achieved, partial=t.partial
+            ),
             (*rating.flags, "override"),
             rating.ratio,
         )
-        reasons.append(f"评价人员调整得分率为{float(ov['f']):.0%}：{ov['reason']}")
-    failed = [r["zh"] for r in rows if r["x"] is not None and r["x"] < 1]
+        reasons.append(Reason("override", f=float(ov["f"]), reason=ov["reason"]))
+    # The finding (evidence: "2024年有1件查实投诉"), not the criterion's label
+    # ("无查实投诉"), which reads as met after "未完全达成的清单项：".
+    failed = [
+        r["evidence"] or r["zh"] for r in rows if r["x"] is not None and r["x"] < 1
+    ]
     if failed:
-        reasons.insert(0, "未完全达成的清单项：" + "；".join(failed))
+        reasons.insert(0, Reason("items_not_met", items="；".join(failed)))
     n_ok = sum(1 for v in values if v is not None and v >= 1)
     n_known = sum(1 for v in values if v is not None)
     disp = f"{rating.tier}（{n_ok}/{len(values)}项达成"
     disp += f"，{len(values) - n_known}项缺评估）" if n_known < len(values) else "）"
     rule = (
-        "证据清单 Σv·x/Σv（x∈{0,0.5,1}）；≥80%达成，60%–80%部分达成，<60%未达成（§3.6）"
+        f"证据清单 Σv·x/Σv（x∈{{0,0.5,1}}）；≥{t.achieved:.0%}达成，"
+        f"{t.partial:.0%}–{t.achieved:.0%}部分达成，<{t.partial:.0%}未达成（§3.6）"
     )
     drill = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     actual = None if math.isnan(rating.f) else 100 * rating.f
@@ -624,27 +669,29 @@ def checklist(ctx: Context, ind: dict, *, misuse_types=(), misuse_f=0.0) -> Meas
     )
 
 
-def assessed_value(ctx: Context, ind: dict) -> Measurement:
+def assessed_value(ctx: Context, ind: Indicator) -> Measurement:
     """An actual value taken from the assessments file (item = indicator id)."""
-    a = ctx.assessments.get(ind["id"]) if ctx.assessments is not None else None
+    a = ctx.assessments.get(ind.id) if ctx.assessments is not None else None
     rule = "评价人员在评估文件中给出的实际完成值"
     if a is None:
         r = F.Rating(0.0, F.NOT_ACHIEVED, ("missing_assessment",))
         return Measurement(
-            None, "缺评估", r, rule, reasons=["评估文件未给出实际完成值"]
+            None, "缺评估", r, rule, reasons=[Reason("no_assessment_value")]
         )
     v = float(a.result)
-    t = float(ind.get("target_value") or 0)
-    sc = ind.get("scoring")
+    t = ind.target_number
+    sc = ind.scoring
     if sc == "reverse":
-        r = F.negative(v, t, formula=ctx.policies.get("neg_formula", "ratio"))
+        r = F.negative(
+            v, t, formula=ctx.policies.neg_formula, partial=ctx.tiers.partial
+        )
     elif sc == "exact":
-        r = F.exact(v, t)
+        r = F.exact(v, t, partial=ctx.tiers.partial)
     else:
         r = _positive(ctx, v, t)
     return Measurement(
         v,
-        f"{v:g}{ind.get('unit') or ''}",
+        f"{v:g}{ind.unit or ''}",
         r,
         rule,
         details={"evidence": a.evidence, "source": a.source},
@@ -664,8 +711,6 @@ METHODS: dict[str, Callable[..., Measurement]] = {
 }
 
 
-def measure(ctx: Context, ind: dict) -> Measurement:
+def measure(ctx: Context, ind: Indicator) -> Measurement:
     """Run the indicator's ``measure.method`` with its parameters."""
-    params = dict(ind.get("measure") or {})
-    method = params.pop("method")
-    return METHODS[method](ctx, ind, **params)
+    return METHODS[ind.measure.method](ctx, ind, **ind.measure.params)

@@ -11,16 +11,20 @@ import html
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from jdeval.errors import ConfigError, ProblemList
+from jdeval.errors import ConfigError, DataError, Problem, ProblemList
 from jdeval.indicators import formulas as F
 from jdeval.indicators.checks import _bool
+from jdeval.indicators.columns import check_columns
+from jdeval.indicators.display import target_zh
 from jdeval.indicators.kpis import compute_kpis
 from jdeval.indicators.measures import Context, Measurement, measure
-from jdeval.indicators.targets import SCHEMES, Targets, load_targets
+from jdeval.indicators.reasons import Reason, flag_zh
+from jdeval.indicators.targets import SCHEMES, SchemeIndicator, Targets, load_targets
 
 COLUMNS = [
     "id",
@@ -44,23 +48,6 @@ COLUMNS = [
     "kind",
     "direction",
 ]
-
-FLAG_ZH = {
-    "over_target": "超额30%以上",
-    "over_penalty": "超额扣分",
-    "not_applicable": "不适用",
-    "missing_assessment": "缺评估",
-    "low_sample": "样本不足",
-    "over_cap": "超标准",
-    "late": "逾期",
-    "capped": "封顶",
-    "override": "人工调整",
-    "target_zero": "指标值为0",
-    "base_zero": "上年为0",
-    "no_awards": "无项目",
-    "no_budget": "无预算数据",
-    "no_previous_year": "无上年数据",
-}
 
 
 @dataclass
@@ -90,6 +77,7 @@ class Scorecard:
     kpis: pd.DataFrame = field(repr=False)
     context: Context = field(repr=False)
     total_if_complete: float = math.nan
+    warnings: list[Problem] = field(default_factory=list)
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pd.DataFrame:
@@ -98,7 +86,7 @@ class Scorecard:
         ``weight`` is the indicator's points (分值) after the N/A policy, so that the
         column sums to 100; ``weight_nominal`` is the points in the targets file.
         ``score = weight · score_rate``; ``flags`` is a comma-separated list of
-        machine flags (see :data:`FLAG_ZH` for their Chinese names).
+        machine flags (see :meth:`flags_zh` for their Chinese names).
         """
         return self.frame.copy()
 
@@ -106,9 +94,7 @@ class Scorecard:
         """The score table with Chinese headers, rounded for display (报告评分表)."""
         f = self.frame
         rate = f["score_rate"].map(lambda x: "—" if pd.isna(x) else f"{100 * x:.1f}%")
-        flags = f["flags"].map(
-            lambda s: "、".join(FLAG_ZH.get(x, x) for x in s.split(",") if x)
-        )
+        flags = f["flags"].map(self.flags_zh)
         return pd.DataFrame(
             {
                 "编号": f["id"],
@@ -145,8 +131,23 @@ class Scorecard:
         return pd.concat(out, ignore_index=True)[["indicator", "item", "zh", "en"]]
 
     @property
+    def targets(self) -> Targets:
+        """The targets (rules) this scorecard was scored with."""
+        return self.context.targets
+
+    @property
+    def policies(self):
+        """``targets.policies`` (grade bands, θ_over, L_max, tiers …)."""
+        return self.context.policies
+
+    @property
     def grade_en(self) -> str:
-        return F.GRADE_EN.get(self.grade, self.grade)
+        return self.context.targets.grade_en_for(self.total)
+
+    def flags_zh(self, flags: str) -> str:
+        """Chinese names of a comma-separated flag list (worded with the policies)."""
+        theta = self.context.policies.theta_over
+        return "、".join(flag_zh(x, theta=theta) for x in flags.split(",") if x)
 
     def by_level(self, level: int = 1) -> pd.DataFrame:
         """Score table by 一级 (1), 二级 (2) or 三级 (3) indicator."""
@@ -230,14 +231,15 @@ class Scorecard:
             out["mean_days_to_disburse"] = g.groupby("_k")["days_to_disburse"].mean()
         if "S1" in self.measurements:
             r = self.measurements["S1"].rows
-            q = r.loc[r["item_code"] == ctx.policies["satisfaction"].get("item", "Q0")]
+            rules = ctx.policies.satisfaction
+            q = r.loc[r["item_code"] == rules.item]
             if q.empty:
                 q = r
-            pts = dict(zip((5, 4, 3, 2, 1), ctx.policies["satisfaction"]["points"]))
+            pts = dict(zip((5, 4, 3, 2, 1), rules.points))
             g = q.assign(
                 _k=q["firm_id"].map(key),
                 _p=q["likert"].astype(int).map(pts).astype(float),
-                _t=(q["likert"] >= 4).astype(float),
+                _t=(q["likert"] >= rules.satisfied_min).astype(float),
             )
             out["n_survey"] = g.groupby("_k").size()
             out["satisfaction_index"] = g.groupby("_k")["_p"].mean()
@@ -259,9 +261,7 @@ class Scorecard:
 
     def by_industry(self, col: str | None = None) -> pd.DataFrame:
         """The same by key industry (default ``policies.key_industry_col``)."""
-        return self._breakdown(
-            col or self.context.policies.get("key_industry_col", "key_industry")
-        )
+        return self._breakdown(col or self.context.policies.key_industry_col)
 
     # ------------------------------------------------------------------ output
     def to_dict(self) -> dict:
@@ -304,12 +304,67 @@ class Scorecard:
             "grade_en": self.grade_en,
             "complete": self.complete,
             "total_if_complete": clean(round(self.total_if_complete, 2)),
+            "warnings": [w.to_dict() for w in self.warnings],
             "indicators": inds,
             "kpis": [
                 {k: clean(v) for k, v in r.items()}
                 for r in self.kpis.to_dict("records")
             ],
         }
+
+    def to_excel(self, path) -> Path:
+        """Write the report-ready workbook: 说明, 评分表, 一级指标汇总, 补充指标.
+
+        Chinese headers and sheet names, scores rounded to 2 decimals, text kept as
+        text (no formula can run and no escape character shows).
+        """
+        from openpyxl import Workbook
+
+        from jdeval.indicators import workbook as W
+
+        wb = Workbook()
+        info = [
+            ("评价年度", self.year),
+            ("权重方案", self.scheme),
+            ("总分", round(self.total, 2)),
+            ("等级", self.grade),
+            ("评分完整", "是" if self.complete else "否（有清单项缺评估）"),
+        ]
+        info += [("提示", w.message_zh) for w in self.warnings]
+        W.add_sheet(wb, "说明", pd.DataFrame(info, columns=["项目", "内容"]))
+        W.add_sheet(wb, "评分表", self.to_frame_zh(), wrap=("实际完成值", "偏差原因"))
+        lv = self.by_level(1)
+        W.add_sheet(
+            wb,
+            "一级指标汇总",
+            pd.DataFrame(
+                {
+                    "一级指标": lv["level1"].str.replace(" total", "", regex=False),
+                    "分值": lv["weight"].round(2),
+                    "得分": lv["score"].round(2),
+                    "得分率": lv["score_rate"].map(
+                        lambda x: "—" if pd.isna(x) else f"{100 * x:.1f}%"
+                    ),
+                }
+            ),
+        )
+        k = self.kpis
+        W.add_sheet(
+            wb,
+            "补充指标",
+            pd.DataFrame(
+                {
+                    "编号": k["id"],
+                    "指标": k["name"],
+                    "目标": k["target"],
+                    "单位": k["unit"],
+                    "实际值": pd.to_numeric(k["actual"], errors="coerce").round(2),
+                    "实际完成情况": k["actual_display"],
+                    "来源": k["source"],
+                }
+            ),
+        )
+        return W.save(wb, Path(path))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
@@ -319,6 +374,8 @@ class Scorecard:
             f"{self.year}年度绩效评价（方案{self.scheme}）总分{self.total:.2f}分，"
             f"等级“{self.grade}”。"
         )
+        for w in self.warnings:
+            s += f"注意：{w.message_zh}"
         a = self.context.assessments
         if a is not None and a.is_example:
             s += "注意：使用的是示例评估文件，定性结论仅供演示。"
@@ -338,7 +395,7 @@ class Scorecard:
             lines.append(
                 f"{r['id']:<4} {r['level3'][:20]:<22} {str(r['target_raw'])[:12]:<12} "
                 f"{r['weight']:>6.2f} {r['score']:>6.2f}  {r['tier']}  "
-                + "、".join(FLAG_ZH.get(x, x) for x in r["flags"].split(",") if x)
+                + self.flags_zh(r["flags"])
             )
             lines.append(f"     实际完成值 actual: {r['actual_display']}")
             if r["deviation_reason"]:
@@ -375,13 +432,15 @@ class Scorecard:
 
 
 def _deviation(
-    ind: dict,
+    si: SchemeIndicator,
     m: Measurement,
     f: float,
     score: float,
     w: float,
-    na_policy: str = "redistribute",
+    theta_over: float,
+    na_policy: str,
 ) -> str:
+    """偏差原因: what was missed and why, worded from the reason codes."""
     tier, flags = m.rating.tier, m.rating.flags
     notable = {
         "over_target",
@@ -394,26 +453,93 @@ def _deviation(
     }
     if not (math.isnan(f) or f < 1 - 1e-12 or notable & set(flags)):
         return ""
-    name = ind["level3_zh"]
     if tier == F.NOT_APPLICABLE:
-        head = f"{name}不适用"
+        head = f"{si.level3}不适用"
     else:
         head = (
-            f"{name}{tier}：指标值{ind['target_raw']}，实际完成{m.display}，"
+            f"{si.level3}{tier}：指标值{target_zh(si.ind.target_text)}，实际完成{m.display}，"
             f"得{score:.2f}分（满分{w:.2f}分，得分率{f:.1%}）"
         )
     reasons = list(m.reasons)
     if tier == F.NOT_APPLICABLE:
-        reasons.append(
-            {
-                "redistribute": "其分值按比例分配给同一一级指标下的其他指标（该一级指标下无其他指标时分配给全部指标）",
-                "full": "按政策记满分",
-                "zero": "按政策记0分",
-            }.get(na_policy, na_policy)
+        reasons.append(Reason(f"na_{na_policy}"))
+    over = {"over_target", "over_penalty"}
+    if "over_target" in flags and not any(r.code in over for r in reasons):
+        reasons.append(Reason("over_target", theta=theta_over))
+    text = "；".join(r.zh() for r in reasons)
+    return head + ("。原因：" + text if text else "") + "。"
+
+
+def check_year(ds, targets: Targets, year: int) -> list[Problem]:
+    """Refuse a year without data; warn when the targets are for another year.
+
+    A year in which the ``awards`` table has no application at all has nothing to
+    score: :class:`~jdeval.errors.DataError` (exit 2), never a silent score.  Scoring
+    a year other than the targets file's ``meta.year`` is allowed (the previous year
+    is re-scored under this year's targets for comparison) but returns a warning
+    that the command line prints and the report shows.
+    """
+    awards = getattr(ds, "tables", {}).get("awards")
+    batch = (
+        pd.to_numeric(awards["batch_year"], errors="coerce")
+        if awards is not None and "batch_year" in awards
+        else pd.Series(dtype=float)
+    )
+    if not (batch == year).any():
+        have = sorted({int(y) for y in batch.dropna().unique()})
+        p = ProblemList()
+        p.error(
+            "no_data_for_year",
+            f"数据中没有{year}年度（申报批次）的项目，无法评价；数据包含的年度："
+            f"{'、'.join(map(str, have)) or '无'}。请检查 --year 或数据目录。",
+            f"the data have no awards of batch year {year}; years present: "
+            f"{', '.join(map(str, have)) or 'none'}. Check --year or the data folder.",
+            table="awards",
+            column="batch_year",
+            value=year,
         )
-    if "over_target" in flags and not any("30%" in r for r in reasons):
-        reasons.append("实际完成值超过指标值30%以上，需说明指标值设定依据")
-    return head + ("。原因：" + "；".join(reasons) if reasons else "") + "。"
+        p.raise_if_errors(DataError, f"没有{year}年度的数据 no data for {year}")
+    out = []
+    ty = targets.meta.year
+    if ty != year:
+        out.append(
+            Problem(
+                "warning",
+                "targets_year",
+                f"指标设置文件为{ty}年度，现评价{year}年度：指标值与权重按"
+                f"{ty}年度的设置计算，请确认是否应使用{year}年度的指标设置文件。",
+                f"the targets file is for {ty} (meta.year) but {year} is scored with "
+                f"it; check that this is the right targets file.",
+                file=str(targets.path) if targets.path else None,
+                row=targets.lines.line("meta", "year"),
+                column="meta.year",
+                value=ty,
+            )
+        )
+    return out
+
+
+def check_inputs(
+    ds, *, year: int, targets=None, scheme: str = "A", assessments=None
+) -> list[Problem]:
+    """Check the evaluator's inputs against the data without scoring.
+
+    For a build to run before any notebook: loads and checks the targets and
+    assessments, refuses a year without data and columns the data lack (raising
+    :class:`~jdeval.errors.ConfigError` / :class:`~jdeval.errors.DataError`, exit 2)
+    and returns the warnings (e.g. targets for another year).
+    """
+    from jdeval.indicators.assessments import load_assessments
+
+    if not isinstance(targets, Targets):
+        targets = load_targets(targets)
+    if assessments is not None and not hasattr(assessments, "items"):
+        assessments = load_assessments(assessments, targets=targets)
+    warnings = check_year(ds, targets, int(year))
+    check_columns(
+        Context(ds, targets, year=year, scheme=scheme, assessments=assessments)
+    )
+    return warnings
 
 
 def evaluate(
@@ -468,21 +594,24 @@ def evaluate(
         assessments = load_assessments(assessments, targets=targets)
     elif assessments is not None:
         assessments.check_against(targets)
+    warnings = check_year(ds, targets, int(year))
     ctx = Context(ds, targets, year=year, scheme=scheme, assessments=assessments)
+    check_columns(ctx)
     inds = targets.for_scheme(scheme)
-    meas = {ind["id"]: measure(ctx, ind) for ind in inds}
+    meas = {si.id: measure(ctx, si.ind) for si in inds}
     pol = targets.policies
-    na_policy = pol.get("na_policy", "redistribute")
-    weights = {i["id"]: i["w"] for i in inds}
+    na_policy = pol.na_policy
+    weights = {si.id: si.w for si in inds}
     applicable = {k: m.rating.applicable for k, m in meas.items()}
-    groups = {i["id"]: i["level1_zh"] for i in inds}
+    groups = {si.id: si.level1 for si in inds}
     eff = F.redistribute(weights, applicable, groups, policy=na_policy)
     rows = []
     upper_gain = 0.0
-    for ind in inds:
-        m = meas[ind["id"]]
+    for si in inds:
+        ind = si.ind
+        m = meas[si.id]
         r = m.rating
-        w = eff[ind["id"]]
+        w = eff[si.id]
         if r.applicable:
             f = r.f
             score = w * f
@@ -494,42 +623,42 @@ def evaluate(
             upper_gain += w * (up - f)
         rows.append(
             {
-                "id": ind["id"],
-                "level1": ind["level1_zh"],
-                "level2": ind["level2_zh"],
-                "level3": ind["level3_zh"],
-                "target_raw": str(ind.get("target_raw", "")),
+                "id": si.id,
+                "level1": si.level1,
+                "level2": si.level2,
+                "level3": si.level3,
+                "target_raw": ind.target_text,
                 "actual": m.actual,
                 "actual_display": m.display,
-                "unit": m.unit or ind.get("unit"),
+                "unit": m.unit or ind.unit,
                 "weight": w,
-                "weight_nominal": ind["w"],
+                "weight_nominal": si.w,
                 "score": score,
                 "score_rate": f,
                 "tier": r.tier,
                 "flags": ",".join(r.flags),
-                "source": (ind.get("source") or {}).get("zh", "")
-                if isinstance(ind.get("source"), dict)
-                else str(ind.get("source") or ""),
+                "source": ind.source_zh,
                 "rule": m.rule,
-                "deviation_reason": _deviation(ind, m, f, score, w, na_policy),
-                "level3_en": ind["level3_en"],
-                "kind": ind.get("kind"),
-                "direction": ind.get("direction"),
+                "deviation_reason": _deviation(
+                    si, m, f, score, w, pol.theta_over, na_policy
+                ),
+                "level3_en": ind.level3.en,
+                "kind": ind.kind,
+                "direction": ind.direction,
             }
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["actual"] = pd.to_numeric(frame["actual"], errors="coerce")
     total = float(frame["score"].sum())
-    bands = [(float(b["min"]), str(b["grade"])) for b in pol["grade_bands"]]
     return Scorecard(
         year=int(year),
         scheme=scheme,
         total=total,
-        grade=F.grade(total, bands),
+        grade=targets.grade_for(total),
         frame=frame,
         measurements=meas,
         kpis=compute_kpis(ctx),
         context=ctx,
         total_if_complete=total + upper_gain,
+        warnings=warnings,
     )

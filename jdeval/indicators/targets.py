@@ -8,112 +8,38 @@ turns a parsed 申报表 into the same structure (for ``jdeval targets``).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html
-import math
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import yaml
+from pydantic import ValidationError
 
 from jdeval.errors import ConfigError, ProblemList
+from jdeval.indicators.schema import (
+    SCHEMES,
+    Indicator,
+    Kpi,
+    Meta,
+    Policies,
+    TargetsDoc,
+    problems_from_validation,
+)
 from jdeval.indicators.yamlsource import LineMap, load_yaml, suggest
 
-SCHEMES = ("A", "B")
-OPERATORS = (">=", "<=", "=", ">", "<", "deadline", "text")
-DIRECTIONS = (
-    "positive",
-    "negative",
-    "cap",
-    "exact",
-    "deadline",
-    "trend_up",
-    "trend_down",
-    "qualitative",
-)
-SCORINGS = (
-    "ratio_capped",
-    "reverse",
-    "cost_cap",
-    "exact",
-    "deadline",
-    "checklist",
-    "award_checks",
-    "trend",
-    "satisfaction",
-)
-KINDS = ("quantitative", "qualitative")
-
-_TOP_KEYS = ("meta", "policies", "schemes", "indicators", "kpis")
-_IND_KEYS = (
-    "id",
-    "level1",
-    "level2",
-    "level3",
-    "level1_as_printed",
-    "scheme_levels",
-    "target_raw",
-    "operator",
-    "target_value",
-    "unit",
-    "kind",
-    "direction",
-    "scoring",
-    "weight",
-    "measure",
-    "source",
-    "checklist",
-    "note",
-)
-_IND_REQUIRED = (
-    "id",
-    "level1",
-    "level2",
-    "level3",
-    "target_raw",
-    "operator",
-    "kind",
-    "direction",
-    "scoring",
-    "weight",
-    "measure",
-)
-_ITEM_KEYS = ("id", "zh", "en", "rule", "params", "weight")
-_KPI_KEYS = ("id", "zh", "en", "target", "unit", "method", "params", "source")
-
-DEFAULT_POLICIES: dict = {
-    "grade_bands": [
-        {"min": 90, "grade": "优"},
-        {"min": 80, "grade": "良"},
-        {"min": 60, "grade": "中"},
-        {"min": 0, "grade": "差"},
-    ],
-    "na_policy": "redistribute",
-    "over_policy": "cap",
-    "theta_over": 0.30,
-    "penalty": {"floor": 0.8, "slope": 0.5},
-    "neg_formula": "ratio",
-    "tiers": {"achieved": 0.8, "partial": 0.6},
-    "trend": {"delta": 0.05, "f_up": 1.0, "f_flat": 0.7, "f_down": 0.4},
-    "deadline_lmax_days": 180,
-    "eval_date": None,
-    "approved_statuses": ["approved", "disbursed"],
-    "missing_assessment": "zero",
-    "misuse_cap": 0.59,
-    "satisfaction": {
-        "points": [100, 80, 60, 40, 20],
-        "item": "Q0",
-        "min_n": 30,
-        "min_share": 0.8,
-    },
-    "key_industry_col": "key_industry",
-}
-_POLICY_CHOICES = {
-    "na_policy": ("redistribute", "full", "zero"),
-    "over_policy": ("cap", "penalty"),
-    "neg_formula": ("ratio", "two_minus"),
-    "missing_assessment": ("zero", "exclude"),
-}
+__all__ = [
+    "SCHEMES",
+    "SchemeIndicator",
+    "Targets",
+    "check_targets",
+    "default_targets_path",
+    "load_targets",
+    "targets_from_declaration",
+    "write_targets",
+]
 
 
 def default_targets_path() -> Path:
@@ -121,12 +47,19 @@ def default_targets_path() -> Path:
     return Path(__file__).resolve().parents[2] / "data" / "targets" / "zgsz_2024.yaml"
 
 
-def _zh(x) -> str:
-    return x.get("zh", "") if isinstance(x, dict) else ("" if x is None else str(x))
+@dataclass(frozen=True)
+class SchemeIndicator:
+    """An indicator as scored under one scheme: level names resolved, points ``w``."""
 
+    ind: Indicator
+    w: float
+    level1: str
+    level2: str
+    level3: str
 
-def _en(x) -> str:
-    return x.get("en", "") if isinstance(x, dict) else ""
+    @property
+    def id(self) -> str:
+        return self.ind.id
 
 
 @dataclass
@@ -135,73 +68,94 @@ class Targets:
 
     Attributes
     ----------
-    meta, policies
-        Policy facts and scoring policies (defaults filled in).
+    meta
+        Policy facts (:class:`~jdeval.indicators.schema.Meta`).
+    policies
+        Scoring policies (:class:`~jdeval.indicators.schema.Policies`), e.g.
+        ``targets.policies.theta_over``, ``.tiers.achieved``, ``.satisfaction.points``.
     indicators
-        Indicator dicts as in the file (ids unique, weights per scheme sum to 100).
+        :class:`~jdeval.indicators.schema.Indicator` list (ids unique, weights per
+        scheme sum to 100).
     kpis
         Supplementary KPIs (weight 0).
     path
         The file read (``None`` when built in memory).
     """
 
-    meta: dict
-    policies: dict
-    indicators: list[dict]
-    kpis: list[dict] = field(default_factory=list)
+    meta: Meta
+    policies: Policies
+    indicators: list[Indicator]
+    kpis: list[Kpi] = field(default_factory=list)
     schemes: dict = field(default_factory=dict)
     path: Path | None = None
     lines: LineMap = field(default_factory=LineMap, repr=False)
 
-    def indicator(self, ind_id: str) -> dict:
+    def indicator(self, ind_id: str) -> Indicator:
         for ind in self.indicators:
-            if ind["id"] == ind_id:
+            if ind.id == ind_id:
                 return ind
         raise KeyError(ind_id)
 
-    def for_scheme(self, scheme: str) -> list[dict]:
+    def grade_for(self, score: float) -> str:
+        """Grade (优/良/中/差 per ``policies.grade_bands``) of a total score.
+
+        The one place scores map to grades; the total is rounded to 2 decimals
+        first (spec §3.1).
+        """
+        return self.policies.band_for(score).grade
+
+    def at(self, as_of) -> Targets:
+        """These targets with ``policies.eval_date`` = ``as_of`` (评价基准日 given for
+        a build, ``YYYY-MM-DD`` or a date); ``as_of`` empty returns ``self``."""
+        if not as_of:
+            return self
+        d = pd.Timestamp(as_of).date()
+        pol = self.policies.model_copy(update={"eval_date": d})
+        return dataclasses.replace(self, policies=pol)
+
+    def grade_en_for(self, score: float) -> str:
+        """English name of :meth:`grade_for` (the band's ``en``, else the grade)."""
+        b = self.policies.band_for(score)
+        return b.en or b.grade
+
+    def for_scheme(self, scheme: str) -> list[SchemeIndicator]:
         """Indicators with a positive weight in ``scheme``, levels resolved."""
         out = []
         for ind in self.indicators:
-            w = float((ind.get("weight") or {}).get(scheme, 0) or 0)
-            if w <= 0:
-                continue
-            d = dict(ind)
-            over = (ind.get("scheme_levels") or {}).get(scheme, {})
-            d["level1_zh"] = over.get("level1", _zh(ind["level1"]))
-            d["level2_zh"] = over.get("level2", _zh(ind["level2"]))
-            d["level3_zh"] = _zh(ind["level3"])
-            d["level1_en"] = _en(ind["level1"]) if "level1" not in over else ""
-            d["level2_en"] = _en(ind["level2"]) if "level2" not in over else ""
-            d["level3_en"] = _en(ind["level3"])
-            d["w"] = w
-            out.append(d)
+            w = ind.weight_in(scheme)
+            if w > 0:
+                out.append(SchemeIndicator(ind, w, *ind.levels(scheme)))
         return out
 
-    def checklist_items(self) -> dict[str, tuple[str, dict]]:
-        """Checklist item id → (indicator id, item)."""
-        return {
-            it["id"]: (ind["id"], it)
-            for ind in self.indicators
-            for it in ind.get("checklist") or []
-        }
+    def checklist_items(self) -> dict[str, tuple[str, object]]:
+        """Checklist item id → (indicator id, :class:`ChecklistItem`)."""
+        return {it.id: (ind.id, it) for ind in self.indicators for it in ind.checklist}
+
+    def to_doc(self) -> dict:
+        """The targets as a plain document (as written to YAML)."""
+        return TargetsDoc(
+            meta=self.meta,
+            policies=self.policies,
+            schemes=self.schemes,
+            indicators=self.indicators,
+            kpis=self.kpis,
+        ).model_dump(mode="json", exclude_none=True)
 
     def to_frame(self, scheme: str | None = None) -> pd.DataFrame:
-        rows = []
-        for ind in self.indicators:
-            rows.append(
-                {
-                    "id": ind["id"],
-                    "level1": _zh(ind["level1"]),
-                    "level2": _zh(ind["level2"]),
-                    "level3": _zh(ind["level3"]),
-                    "target_raw": ind.get("target_raw"),
-                    "direction": ind.get("direction"),
-                    "scoring": ind.get("scoring"),
-                    "weight_A": (ind.get("weight") or {}).get("A", 0),
-                    "weight_B": (ind.get("weight") or {}).get("B", 0),
-                }
-            )
+        rows = [
+            {
+                "id": i.id,
+                "level1": i.level1.zh,
+                "level2": i.level2.zh,
+                "level3": i.level3.zh,
+                "target": i.target_text,
+                "direction": i.direction,
+                "scoring": i.scoring,
+                "weight_A": i.weight_in("A"),
+                "weight_B": i.weight_in("B"),
+            }
+            for i in self.indicators
+        ]
         df = pd.DataFrame(rows)
         if scheme:
             df = df.loc[df[f"weight_{scheme}"] > 0]
@@ -209,29 +163,84 @@ class Targets:
 
     def __repr__(self) -> str:
         src = self.path.name if self.path else "in memory"
-        return f"Targets({self.meta.get('policy')!r}, {len(self.indicators)} indicators, {src})"
+        return (
+            f"Targets({self.meta.policy!r}, {len(self.indicators)} indicators, {src})"
+        )
 
     def _repr_html_(self) -> str:
-        t = html.escape(str(self.meta.get("policy", "")))
+        t = html.escape(self.meta.policy)
         return f"<h4>{t}</h4>" + self.to_frame().to_html(index=False)
 
 
-def _merge_defaults(policies: dict) -> dict:
-    out = copy.deepcopy(DEFAULT_POLICIES)
-    for k, v in (policies or {}).items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = {**out[k], **v}
-        else:
-            out[k] = v
-    return out
+# --------------------------------------------------------------- checking
+_NEEDS_NUMBER = ("ratio_capped", "reverse", "cost_cap", "exact", "satisfaction")
 
 
-def check_targets(data, lines: LineMap, file: str) -> tuple[ProblemList, dict]:
-    """Check a parsed targets document; returns the problems and the merged policies."""
-    from jdeval.indicators.checks import RULES
-    from jdeval.indicators.kpis import KPI_METHODS
-    from jdeval.indicators.measures import METHODS
+def _signature_problems(fn, params: dict, skip: int) -> tuple[list[str], list[str]]:
+    """Unknown and missing keyword names of ``fn`` (first ``skip`` args positional)."""
+    sig = inspect.signature(fn)
+    names = list(sig.parameters)[skip:]
+    unknown = [k for k in params if k not in names]
+    missing = [
+        n
+        for n in names
+        if sig.parameters[n].default is inspect.Parameter.empty and n not in params
+    ]
+    return unknown, missing
 
+
+def _check_call(err, fn, params, skip, path, what_zh, what_en) -> None:
+    unknown, missing = _signature_problems(fn, params, skip)
+    allowed = list(inspect.signature(fn).parameters)[skip:]
+    for k in unknown:
+        err(
+            "bad_param",
+            f"{what_zh} 的参数“{k}”不存在{suggest(k, allowed)}；"
+            f"可用参数：{', '.join(allowed) or '（无）'}。",
+            f"{what_en}: unknown parameter {k!r}; allowed: {', '.join(allowed) or 'none'}.",
+            (*path, k),
+            k,
+        )
+    for k in missing:
+        err(
+            "missing_param",
+            f"{what_zh} 缺少参数“{k}”，请补上。",
+            f"{what_en} lacks the parameter {k!r}; add it.",
+            path,
+        )
+
+
+def _target_mismatch(ind: Indicator) -> str | None:
+    """Why ``target_raw`` disagrees with operator/value/unit, or ``None``."""
+    from jdeval.indicators.declaration import parse_target
+
+    if ind.operator == "text":
+        return None
+    p = parse_target(ind.target_raw, ind.level1.zh)
+    if p["operator"] == "text":
+        return f"“{ind.target_raw}”不是可解析的指标值"
+    if p["operator"] != ind.operator:
+        return f"运算符为“{p['operator']}”而 operator 为“{ind.operator}”"
+    if ind.operator == "deadline":
+        if str(p["target_value"]) != str(ind.target_value):
+            return (
+                f"截止日期为 {p['target_value']} 而 target_value 为 {ind.target_value}"
+            )
+        return None
+    if (
+        not isinstance(ind.target_value, (int, float))
+        or abs(float(p["target_value"]) - float(ind.target_value)) > 1e-9
+    ):
+        return f"数值为 {p['target_value']:g} 而 target_value 为 {ind.target_value}"
+    if (p["unit"] or "") != (ind.unit or ""):
+        return f"单位为“{p['unit']}”而 unit 为“{ind.unit}”"
+    return None
+
+
+def check_targets(
+    data, lines: LineMap, file: str
+) -> tuple[ProblemList, Targets | None]:
+    """Check a parsed targets document; returns the problems and the typed targets."""
     p = ProblemList()
 
     def err(code, zh, en, path, value=None):
@@ -252,254 +261,165 @@ def check_targets(data, lines: LineMap, file: str) -> tuple[ProblemList, dict]:
             "the targets file must be a mapping with meta, policies, indicators.",
             (),
         )
-        return p, {}
-    for k in data:
-        if k not in _TOP_KEYS:
-            err(
-                "unknown_key",
-                f"未知的顶层字段“{k}”{suggest(k, _TOP_KEYS)}，请更正或删除。",
-                f"unknown top-level field {k!r}; correct or remove it.",
-                (k,),
-                k,
-            )
-    pol = data.get("policies") or {}
-    if not isinstance(pol, dict):
-        err(
-            "policies_shape",
-            "policies 应为映射。",
-            "policies must be a mapping.",
-            ("policies",),
-        )
-        pol = {}
-    for k, v in pol.items():
-        if k not in DEFAULT_POLICIES:
-            err(
-                "unknown_key",
-                f"未知的评分政策“{k}”{suggest(k, DEFAULT_POLICIES)}。",
-                f"unknown policy {k!r}.",
-                ("policies", k),
-                k,
-            )
-        elif k in _POLICY_CHOICES and v not in _POLICY_CHOICES[k]:
-            ch = " | ".join(_POLICY_CHOICES[k])
-            err(
-                "bad_value",
-                f"policies.{k} 的取值应为 {ch}{suggest(v, _POLICY_CHOICES[k])}。",
-                f"policies.{k} must be one of {ch}.",
-                ("policies", k),
-                v,
-            )
-    policies = _merge_defaults(pol)
-    for k in ("theta_over", "misuse_cap", "deadline_lmax_days"):
-        v = policies.get(k)
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-            err(
-                "bad_value",
-                f"policies.{k} 应为非负数。",
-                f"policies.{k} must be a non-negative number.",
-                ("policies", k),
-                v,
-            )
-    bands = policies.get("grade_bands")
-    if not isinstance(bands, list) or not all(
-        isinstance(b, dict)
-        and isinstance(b.get("min"), (int, float))
-        and b.get("grade")
-        for b in bands
-    ):
-        err(
-            "bad_value",
-            "grade_bands 应为 {min, grade} 的列表。",
-            "grade_bands must be a list of {min, grade}.",
-            ("policies", "grade_bands"),
-        )
+        return p, None
+    doc = None
+    try:
+        doc = TargetsDoc.model_validate(data)
+    except ValidationError as exc:
+        problems_from_validation(exc, data, lines, file, p)
+    inds = _valid_indicators(data)
+    _check_indicators(inds, err)
+    _check_weight_sums(data, err)
+    _check_kpis(data, err)
+    if doc is None or p.errors:
+        return p, None
+    return p, Targets(
+        meta=doc.meta,
+        policies=doc.policies,
+        indicators=doc.indicators,
+        kpis=doc.kpis,
+        schemes=dict(doc.schemes),
+        lines=lines,
+    )
 
-    inds = data.get("indicators")
-    if not isinstance(inds, list) or not inds:
-        err(
-            "no_indicators",
-            "indicators 应为非空列表。",
-            "indicators must be a non-empty list.",
-            ("indicators",),
-        )
-        return p, policies
+
+def _valid_indicators(data: dict) -> list[tuple[int, Indicator]]:
+    """Indicators that validate on their own (their errors are already reported)."""
+    out = []
+    raw = data.get("indicators")
+    for i, r in enumerate(raw if isinstance(raw, list) else []):
+        try:
+            out.append((i, Indicator.model_validate(r)))
+        except ValidationError:
+            continue
+    return out
+
+
+def _check_indicators(inds: list[tuple[int, Indicator]], err) -> None:
+    from jdeval.indicators.checks import RULES
+    from jdeval.indicators.measures import METHODS
+
     seen: dict[str, int] = {}
     item_seen: dict[str, str] = {}
-    sums = dict.fromkeys(SCHEMES, 0.0)
-    for i, ind in enumerate(inds):
+    for i, ind in inds:
         path = ("indicators", i)
-        if not isinstance(ind, dict):
-            err(
-                "indicator_shape",
-                "每个指标应为映射（字段: 值）。",
-                "each indicator must be a mapping.",
-                path,
-            )
-            continue
-        iid = str(ind.get("id", f"#{i + 1}"))
-        for k in ind:
-            if k not in _IND_KEYS:
-                err(
-                    "unknown_key",
-                    f"指标 {iid} 有未知字段“{k}”{suggest(k, _IND_KEYS)}，请更正。",
-                    f"indicator {iid} has an unknown field {k!r}; correct it.",
-                    (*path, k),
-                    k,
-                )
-        for k in _IND_REQUIRED:
-            if k not in ind or ind[k] is None or ind[k] == "":
-                err(
-                    "missing_field",
-                    f"指标 {iid} 缺少字段“{k}”，请补上。",
-                    f"indicator {iid} lacks the field {k!r}; add it.",
-                    path,
-                    None,
-                )
+        iid = ind.id
         if iid in seen:
             err(
                 "duplicate_id",
-                f"指标编号 {iid} 重复（另见第 {seen[iid]} 行），编号须唯一。",
-                f"indicator id {iid} is duplicated (also line {seen[iid]}).",
+                f"指标编号 {iid} 重复（另见第 {seen[iid]} 个指标），编号须唯一。",
+                f"indicator id {iid} is duplicated (also indicator {seen[iid]}).",
                 (*path, "id"),
                 iid,
             )
-        seen.setdefault(iid, lines.line(*path, "id") or 0)
-        for k, allowed in (
-            ("operator", OPERATORS),
-            ("direction", DIRECTIONS),
-            ("scoring", SCORINGS),
-            ("kind", KINDS),
+        seen.setdefault(iid, i + 1)
+        if ind.scoring in _NEEDS_NUMBER and not isinstance(
+            ind.target_value, (int, float)
         ):
-            v = ind.get(k)
-            if v is not None and v not in allowed:
-                err(
-                    "bad_value",
-                    f"指标 {iid} 的 {k}=“{v}” 无效{suggest(v, allowed)}；"
-                    f"可选：{' | '.join(allowed)}。",
-                    f"indicator {iid}: {k}={v!r} is not valid; use one of {', '.join(allowed)}.",
-                    (*path, k),
-                    v,
-                )
-        scoring = ind.get("scoring")
-        tv = ind.get("target_value")
-        if scoring in ("ratio_capped", "reverse", "cost_cap", "exact", "satisfaction"):
-            if (
-                not isinstance(tv, (int, float))
-                or isinstance(tv, bool)
-                or math.isnan(tv)
-            ):
-                err(
-                    "bad_target",
-                    f"指标 {iid} 需要数值型 target_value（如 60）。",
-                    f"indicator {iid} needs a numeric target_value (e.g. 60).",
-                    (*path, "target_value"),
-                    tv,
-                )
-        if scoring == "deadline":
-            try:
-                pd.Timestamp(str(tv))
-            except (ValueError, TypeError):
-                err(
-                    "bad_target",
-                    f"指标 {iid} 的 target_value 应为日期（如 2026-12-31）。",
-                    f"indicator {iid}: target_value must be a date (e.g. 2026-12-31).",
-                    (*path, "target_value"),
-                    tv,
-                )
-        w = ind.get("weight")
-        if isinstance(w, dict):
-            for s, v in w.items():
-                if s not in SCHEMES:
-                    err(
-                        "bad_value",
-                        f"指标 {iid} 的权重方案“{s}”无效，只能是 A 或 B。",
-                        f"indicator {iid}: weight scheme {s!r} must be A or B.",
-                        (*path, "weight", s),
-                        s,
-                    )
-                elif not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-                    err(
-                        "bad_weight",
-                        f"指标 {iid} 的方案 {s} 分值应为非负数。",
-                        f"indicator {iid}: weight {s} must be a non-negative number.",
-                        (*path, "weight", s),
-                        v,
-                    )
-                else:
-                    sums[s] += float(v)
-        elif w is not None:
             err(
-                "bad_weight",
-                f"指标 {iid} 的 weight 应写成 {{A: 分值, B: 分值}}。",
-                f"indicator {iid}: weight must be {{A: points, B: points}}.",
-                (*path, "weight"),
-                w,
+                "bad_target",
+                f"指标 {iid} 需要数值型 target_value（如 60）。",
+                f"indicator {iid} needs a numeric target_value (e.g. 60).",
+                (*path, "target_value"),
+                ind.target_value,
             )
-        meas = ind.get("measure")
-        if isinstance(meas, dict):
-            m = meas.get("method")
-            if m not in METHODS:
+        if ind.scoring == "deadline" and not hasattr(ind.target_value, "year"):
+            err(
+                "bad_target",
+                f"指标 {iid} 的 target_value 应为日期（如 2026-12-31）。",
+                f"indicator {iid}: target_value must be a date (e.g. 2026-12-31).",
+                (*path, "target_value"),
+                ind.target_value,
+            )
+        else:
+            why = _target_mismatch(ind)
+            if why:
                 err(
-                    "bad_method",
-                    f"指标 {iid} 的计算方法“{m}”不存在{suggest(m, METHODS)}；"
-                    f"可选：{', '.join(METHODS)}。",
-                    f"indicator {iid}: unknown measure.method {m!r}.",
-                    (*path, "measure", "method"),
-                    m,
+                    "target_mismatch",
+                    f"指标 {iid} 的 target_raw“{ind.target_raw}”与 operator/target_value/unit "
+                    f"不一致：{why}。请同时修改这几个字段（显示的指标值由它们生成，应为"
+                    f"“{ind.target_text}”）。",
+                    f"indicator {iid}: target_raw {ind.target_raw!r} disagrees with "
+                    f"operator/target_value/unit ({ind.target_text}); edit them together.",
+                    (*path, "target_raw"),
+                    ind.target_raw,
                 )
-            elif m == "checklist" and not ind.get("checklist"):
+        m = ind.measure.method
+        if m not in METHODS:
+            err(
+                "bad_method",
+                f"指标 {iid} 的计算方法“{m}”不存在{suggest(m, METHODS)}；"
+                f"可选：{', '.join(METHODS)}。",
+                f"indicator {iid}: unknown measure.method {m!r}.",
+                (*path, "measure", "method"),
+                m,
+            )
+        else:
+            _check_call(
+                err,
+                METHODS[m],
+                ind.measure.params,
+                2,
+                (*path, "measure"),
+                f"指标 {iid} 的计算方法 {m}",
+                f"indicator {iid}: method {m}",
+            )
+            if m == "checklist" and not ind.checklist:
                 err(
                     "missing_field",
                     f"指标 {iid} 使用 checklist 方法但没有 checklist 清单。",
                     f"indicator {iid} uses method checklist but has no checklist.",
                     path,
                 )
-        elif meas is not None:
-            err(
-                "bad_method",
-                f"指标 {iid} 的 measure 应为映射（method: …）。",
-                f"indicator {iid}: measure must be a mapping with method.",
-                (*path, "measure"),
-            )
-        for j, it in enumerate(ind.get("checklist") or []):
+        for j, it in enumerate(ind.checklist):
             ipath = (*path, "checklist", j)
-            if not isinstance(it, dict) or not it.get("id"):
-                err(
-                    "checklist_item",
-                    f"指标 {iid} 的清单第 {j + 1} 项须有 id。",
-                    f"indicator {iid}: checklist item {j + 1} needs an id.",
-                    ipath,
-                )
-                continue
-            for k in it:
-                if k not in _ITEM_KEYS:
-                    err(
-                        "unknown_key",
-                        f"清单项 {it['id']} 有未知字段“{k}”{suggest(k, _ITEM_KEYS)}。",
-                        f"checklist item {it['id']} has an unknown field {k!r}.",
-                        (*ipath, k),
-                        k,
-                    )
-            if it["id"] in item_seen:
+            if it.id in item_seen:
                 err(
                     "duplicate_id",
-                    f"清单项编号 {it['id']} 重复（指标 {item_seen[it['id']]}）。",
-                    f"checklist item id {it['id']} is duplicated.",
+                    f"清单项编号 {it.id} 重复（指标 {item_seen[it.id]}）。",
+                    f"checklist item id {it.id} is duplicated.",
                     (*ipath, "id"),
-                    it["id"],
+                    it.id,
                 )
-            item_seen[it["id"]] = iid
-            r = it.get("rule")
-            if r is not None and r not in RULES:
+            item_seen[it.id] = iid
+            if it.rule is None:
+                continue
+            if it.rule not in RULES:
                 err(
                     "bad_rule",
-                    f"清单项 {it['id']} 的规则“{r}”不存在{suggest(r, RULES)}；"
+                    f"清单项 {it.id} 的规则“{it.rule}”不存在{suggest(it.rule, RULES)}；"
                     "删除 rule 则改由评估文件给出结论。",
-                    f"checklist item {it['id']}: unknown rule {r!r}; remove rule to take "
-                    "the result from the assessments file.",
+                    f"checklist item {it.id}: unknown rule {it.rule!r}; remove rule to "
+                    "take the result from the assessments file.",
                     (*ipath, "rule"),
-                    r,
+                    it.rule,
                 )
+            else:
+                _check_call(
+                    err,
+                    RULES[it.rule],
+                    it.params,
+                    1,
+                    (*ipath, "params"),
+                    f"清单项 {it.id} 的规则 {it.rule}",
+                    f"checklist item {it.id}: rule {it.rule}",
+                )
+
+
+def _check_weight_sums(data: dict, err) -> None:
+    """Each scheme's points sum to 100 (over every indicator with numeric weights)."""
+    raw = data.get("indicators")
+    if not isinstance(raw, list) or not raw:
+        return
+    sums = dict.fromkeys(SCHEMES, 0.0)
+    for r in raw:
+        w = r.get("weight") if isinstance(r, dict) else None
+        if not isinstance(w, dict):
+            continue
+        for s in SCHEMES:
+            v = w.get(s, 0)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                sums[s] += float(v)
     for s, total in sums.items():
         if abs(total - 100.0) > 1e-6:
             err(
@@ -509,35 +429,37 @@ def check_targets(data, lines: LineMap, file: str) -> tuple[ProblemList, dict]:
                 ("indicators",),
                 total,
             )
-    for i, k in enumerate(data.get("kpis") or []):
-        path = ("kpis", i)
-        if not isinstance(k, dict):
-            err(
-                "kpi_shape",
-                "每个补充指标应为映射。",
-                "each KPI must be a mapping.",
-                path,
-            )
+
+
+def _check_kpis(data: dict, err) -> None:
+    from jdeval.indicators.kpis import KPI_METHODS
+
+    raw = data.get("kpis")
+    for i, r in enumerate(raw if isinstance(raw, list) else []):
+        try:
+            k = Kpi.model_validate(r)
+        except ValidationError:
             continue
-        for key in k:
-            if key not in _KPI_KEYS:
-                err(
-                    "unknown_key",
-                    f"补充指标 {k.get('id')} 有未知字段“{key}”{suggest(key, _KPI_KEYS)}。",
-                    f"KPI {k.get('id')} has an unknown field {key!r}.",
-                    (*path, key),
-                    key,
-                )
-        if k.get("method") not in KPI_METHODS:
-            m = k.get("method")
+        path = ("kpis", i)
+        if k.method not in KPI_METHODS:
             err(
                 "bad_method",
-                f"补充指标 {k.get('id')} 的方法“{m}”不存在{suggest(m, KPI_METHODS)}。",
-                f"KPI {k.get('id')}: unknown method {m!r}.",
+                f"补充指标 {k.id} 的方法“{k.method}”不存在{suggest(k.method, KPI_METHODS)}；"
+                f"可选：{', '.join(KPI_METHODS)}。",
+                f"KPI {k.id}: unknown method {k.method!r}.",
                 (*path, "method"),
-                m,
+                k.method,
             )
-    return p, policies
+        else:
+            _check_call(
+                err,
+                KPI_METHODS[k.method],
+                k.params,
+                1,
+                (*path, "params"),
+                f"补充指标 {k.id} 的方法 {k.method}",
+                f"KPI {k.id}: method {k.method}",
+            )
 
 
 def load_targets(path=None) -> Targets:
@@ -559,19 +481,13 @@ def load_targets(path=None) -> Targets:
     """
     path = Path(path) if path is not None else default_targets_path()
     data, lines = load_yaml(path, what_zh="指标设置", what_en="targets")
-    probs, policies = check_targets(data, lines, str(path))
+    probs, targets = check_targets(data, lines, str(path))
     probs.raise_if_errors(
         ConfigError, f"指标设置文件有误 the targets file has errors: {path}"
     )
-    return Targets(
-        meta=dict(data.get("meta") or {}),
-        policies=policies,
-        indicators=list(data["indicators"]),
-        kpis=list(data.get("kpis") or []),
-        schemes=dict(data.get("schemes") or {}),
-        path=path,
-        lines=lines,
-    )
+    assert targets is not None  # no errors means a model was built
+    targets.path = path
+    return targets
 
 
 def targets_from_declaration(decl, *, template: Targets | None = None) -> dict:
@@ -585,8 +501,9 @@ def targets_from_declaration(decl, *, template: Targets | None = None) -> dict:
     """
     if template is None:
         template = load_targets()
-    by_name = {_zh(t["level3"]): t for t in template.indicators}
-    meta = dict(template.meta)
+    tdoc = template.to_doc()
+    by_name = {t["level3"]["zh"]: t for t in tdoc["indicators"]}
+    meta = dict(tdoc["meta"])
     dm = decl.meta
     meta.update(
         {k: dm[k] for k in ("policy", "department", "fund_use", "year") if k in dm}
@@ -597,6 +514,7 @@ def targets_from_declaration(decl, *, template: Targets | None = None) -> dict:
     meta["overall_goal"] = dm.get("overall_goal", "")
     meta["annual_goal"] = dm.get("annual_goal", "")
     meta["source"] = str(decl.source) if decl.source else None
+    shares = _level1_weights(template)
     inds = []
     from_decl = set()
     for r in decl.indicators.to_dict("records"):
@@ -604,9 +522,18 @@ def targets_from_declaration(decl, *, template: Targets | None = None) -> dict:
         base = copy.deepcopy(t) if t else {}
         ind = {
             "id": base.get("id", r["id"]),
-            "level1": {"zh": r["level1"], "en": _en(base.get("level1")) or ""},
-            "level2": {"zh": r["level2"], "en": _en(base.get("level2")) or ""},
-            "level3": {"zh": r["level3"], "en": _en(base.get("level3")) or ""},
+            "level1": {
+                "zh": r["level1"],
+                "en": (base.get("level1") or {}).get("en", ""),
+            },
+            "level2": {
+                "zh": r["level2"],
+                "en": (base.get("level2") or {}).get("en", ""),
+            },
+            "level3": {
+                "zh": r["level3"],
+                "en": (base.get("level3") or {}).get("en", ""),
+            },
         }
         if r["level1_as_printed"] != r["level1"]:
             ind["level1_as_printed"] = r["level1_as_printed"]
@@ -627,25 +554,47 @@ def targets_from_declaration(decl, *, template: Targets | None = None) -> dict:
                 if k in base:
                     ind[k] = base[k]
         else:
-            ind.update(_generic_scoring(r))
+            ind.update(_generic_scoring(r, shares))
         if r.get("note"):
             ind["note"] = r["note"]
-        inds.append(ind)
+        inds.append(_drop_none(ind))
         from_decl.add(ind["id"])
-    for t in template.indicators:
+    for t in tdoc["indicators"]:
         if t["id"] not in from_decl and t["id"][0] in "DP":
             inds.append(copy.deepcopy(t))
     _rescale(inds)
     return {
-        "meta": meta,
-        "policies": template.policies,
-        "schemes": template.schemes,
+        "meta": _drop_none(meta),
+        "policies": tdoc["policies"],
+        "schemes": tdoc.get("schemes", {}),
         "indicators": inds,
-        "kpis": template.kpis,
+        "kpis": tdoc.get("kpis", []),
     }
 
 
-def _generic_scoring(r: dict) -> dict:
+def _drop_none(d: dict) -> dict:
+    """Without empty values (``None`` and the NaN pandas gives for them)."""
+    return {
+        k: v
+        for k, v in d.items()
+        if v is not None and not (isinstance(v, float) and v != v)
+    }
+
+
+def _level1_weights(template: Targets) -> dict[str, dict[str, float]]:
+    """Mean points per indicator of each 一级指标 and scheme in ``template``."""
+    out: dict[str, dict[str, float]] = {}
+    for s in SCHEMES:
+        groups: dict[str, list[float]] = {}
+        for i in template.indicators:
+            groups.setdefault(i.level1.zh, []).append(i.weight_in(s))
+        for k, ws in groups.items():
+            out.setdefault(k, {})[s] = sum(ws) / len(ws)
+    return out
+
+
+def _generic_scoring(r: dict, shares: dict[str, dict[str, float]]) -> dict:
+    """Scoring of an indicator the template lacks: its 一级's mean points, rescaled later."""
     scoring = {
         "positive": "ratio_capped",
         "negative": "reverse",
@@ -654,12 +603,10 @@ def _generic_scoring(r: dict) -> dict:
         "deadline": "deadline",
     }.get(r["direction"], "checklist")
     iid = r["id"].lower()
+    w = shares.get(r["level1"], {})
     out = {
         "scoring": scoring,
-        "weight": {
-            "A": _SHARE_A.get(r["level1"], 0.0),
-            "B": _SHARE_A.get(r["level1"], 0.0),
-        },
+        "weight": {s: round(w.get(s, 0.0), 2) for s in SCHEMES},
         "source": {"zh": "待评价人员指定", "en": "to be specified by the evaluator"},
     }
     if scoring == "checklist":
@@ -674,9 +621,6 @@ def _generic_scoring(r: dict) -> dict:
     else:
         out["measure"] = {"method": "assessed_value"}
     return out
-
-
-_SHARE_A = {"成本指标": 50.0, "产出指标": 50.0, "效益指标": 30.0, "满意度指标": 10.0}
 
 
 def _rescale(inds: list[dict]) -> None:

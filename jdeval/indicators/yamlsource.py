@@ -28,20 +28,98 @@ class LineMap(dict):
         return self.get((), None)
 
 
-def _walk(node, path: tuple, lines: LineMap) -> None:
+#: Largest YAML file read (bytes); targets files are ~40 KB.
+MAX_BYTES = 5_000_000
+#: Most aliases (``*name``) a file may use; hand-written files use a few at most.
+MAX_ALIASES = 500
+#: Most nodes the document may expand to (aliases counted each time they are used).
+MAX_NODES = 100_000
+
+
+class _Refused(Exception):
+    """The document exceeds a limit (alias bomb, huge expansion)."""
+
+    def __init__(self, zh: str, en: str, line: int | None):
+        super().__init__(en)
+        self.zh, self.en, self.line = zh, en, line
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """SafeLoader that counts aliases while composing (refuses alias bombs)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.n_aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.n_aliases += 1
+            if self.n_aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise _Refused(
+                    f"YAML 别名（*引用）超过 {MAX_ALIASES} 个，疑为“别名炸弹”，拒绝读取。",
+                    f"more than {MAX_ALIASES} YAML aliases (*references): refused as a "
+                    "possible alias bomb.",
+                    mark.line + 1,
+                )
+        return super().compose_node(parent, index)
+
+
+def _walk(node, path: tuple, lines: LineMap, budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Refused(
+            f"YAML 文档展开后超过 {MAX_NODES:,} 个节点（别名反复引用），拒绝读取。",
+            f"the YAML document expands to more than {MAX_NODES:,} nodes (aliases "
+            "used over and over): refused.",
+            node.start_mark.line + 1,
+        )
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             key = k.value
             lines[(*path, key)] = k.start_mark.line + 1
-            _walk(v, (*path, key), lines)
+            _walk(v, (*path, key), lines, budget)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
-            _walk(v, (*path, i), lines)
+            _walk(v, (*path, i), lines, budget)
 
 
-def load_yaml(path, *, what_zh: str, what_en: str) -> tuple[object, LineMap]:
-    """Parse a YAML file; syntax errors become a located :class:`ConfigError`."""
+def read_text(path: Path, *, what_zh: str, what_en: str, max_bytes: int) -> str:
+    """Bytes of a hand-edited file, size-checked and decoded like data files.
+
+    UTF-8 (with or without BOM), UTF-16 with BOM and GBK/GB18030 are accepted
+    (:func:`jdeval.data.reading.decode_bytes`); anything else is a located error.
+    """
+    from jdeval.data.reading import decode_bytes
+
+    probs = ProblemList()
+    size = path.stat().st_size
+    if size > max_bytes:
+        probs.error(
+            "resource_limit",
+            f"{what_zh}文件过大（{size:,} 字节，上限 {max_bytes:,}），拒绝读取。",
+            f"the {what_en} file is too large ({size:,} bytes, limit {max_bytes:,}).",
+            file=str(path),
+            value=size,
+        )
+        probs.raise_if_errors(
+            ConfigError, f"无法读取{what_zh} cannot read the {what_en}"
+        )
+    text = decode_bytes(path.read_bytes(), str(path), probs, "")
+    probs.raise_if_errors(ConfigError, f"无法读取{what_zh} cannot read the {what_en}")
+    return text
+
+
+def load_yaml(
+    path, *, what_zh: str, what_en: str, max_bytes: int = MAX_BYTES
+) -> tuple[object, LineMap]:
+    """Parse a YAML file safely; every failure is a located :class:`ConfigError`.
+
+    Limits: file size (``max_bytes``), number of aliases (:data:`MAX_ALIASES`) and
+    expanded size (:data:`MAX_NODES`), so an alias bomb is refused in well under a
+    second instead of exhausting memory.
+    """
     path = Path(path)
     probs = ProblemList()
     if not path.is_file():
@@ -54,16 +132,31 @@ def load_yaml(path, *, what_zh: str, what_en: str) -> tuple[object, LineMap]:
         probs.raise_if_errors(
             ConfigError, f"无法读取{what_zh} cannot read the {what_en}"
         )
-    text = path.read_text(encoding="utf-8-sig")
-    loader = yaml.SafeLoader(text)
+    text = read_text(path, what_zh=what_zh, what_en=what_en, max_bytes=max_bytes)
+    loader = _LimitedLoader(text)
     lines = LineMap()
     data = None
     try:  # one parse: line numbers from the node tree, then the data built from it
         node = loader.get_single_node()
         if node is not None:
             # walk before constructing: construction flattens merge keys in place
-            _walk(node, (), lines)
+            _walk(node, (), lines, [MAX_NODES])
             data = loader.construct_document(node)
+    except _Refused as exc:
+        probs.error("resource_limit", exc.zh, exc.en, file=str(path), row=exc.line)
+        probs.raise_if_errors(
+            ConfigError, f"{what_zh}文件超出读取限制 the {what_en} exceeds a limit"
+        )
+    except RecursionError:
+        probs.error(
+            "resource_limit",
+            "YAML 嵌套层数过深，拒绝读取。",
+            "the YAML document is nested too deeply: refused.",
+            file=str(path),
+        )
+        probs.raise_if_errors(
+            ConfigError, f"{what_zh}文件超出读取限制 the {what_en} exceeds a limit"
+        )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

@@ -32,6 +32,11 @@ built from firm-level rows so each cell's firm count and top-firm share are know
 :meth:`ProtectedTable.audit` checks the result as an attacker would: for each
 suppressed cell it solves two linear programmes (min and max of the cell subject to
 the published margins and non-negativity) and reports the feasible interval.
+
+The rule itself (``min_firms``, ``dominance``) lives in the targets file
+(``policies.disclosure``) and is applied by :mod:`jdeval.indicators.sdc`;
+:func:`reconcile` makes the protected tables of one edition agree and
+:mod:`jdeval.report.gate` audits everything an edition publishes jointly.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from jdeval.errors import ConfigError, Problem
+from jdeval.indicators import sdc
 from jdeval.report import formats
 
 __all__ = [
@@ -59,6 +65,7 @@ __all__ = [
     "check_audience",
     "find_identifiers",
     "protect",
+    "reconcile",
     "redact_display",
 ]
 
@@ -132,6 +139,7 @@ def check_audience(audience: str) -> str:
 @dataclass
 class _Cell:
     firm_values: pd.Series  # value per firm (index = firm id)
+    rows: np.ndarray | None = None  # identifiers of the rows summed (for the gate)
 
     @property
     def n_firms(self) -> int:
@@ -143,16 +151,7 @@ class _Cell:
 
 
 def _unsafe(firm_values: pd.Series, min_firms: int, dominance: float | None) -> bool:
-    n = int(firm_values.size)
-    if n == 0:
-        return False  # an empty cell describes no firm
-    if n < min_firms:
-        return True
-    if dominance is not None:
-        tot = float(firm_values.clip(lower=0).sum())
-        if tot > 0 and float(firm_values.max()) / tot > dominance:
-            return True
-    return False
+    return sdc.unsafe(firm_values, min_firms=min_firms, dominance=dominance)
 
 
 def _firm_values(rows: pd.DataFrame, firm: str, value: str | None) -> pd.Series:
@@ -162,6 +161,18 @@ def _firm_values(rows: pd.DataFrame, firm: str, value: str | None) -> pd.Series:
         return rows.groupby(firm, sort=False).size().astype(float)
     v = pd.to_numeric(rows[value], errors="coerce").fillna(0.0).astype(float)
     return v.groupby(rows[firm].to_numpy(), sort=False).sum()
+
+
+def _row_ids(rows: pd.DataFrame) -> np.ndarray:
+    """What identifies a row summed into a cell (award id, else the row label)."""
+    for c in ("award_id", "loan_id", "response_id"):
+        if c in rows.columns:
+            return rows[c].astype(str).to_numpy()
+    return rows.index.astype(str).to_numpy()
+
+
+def _cell(rows: pd.DataFrame, firm: str, value: str | None) -> _Cell:
+    return _Cell(_firm_values(rows, firm, value), _row_ids(rows))
 
 
 # ------------------------------------------------------------------ result object
@@ -204,6 +215,10 @@ class ProtectedTable:
         default_factory=list
     )
     title: str = ""
+    members: dict[tuple[object, object], np.ndarray] = field(default_factory=dict)
+    value_name: str | None = None
+    firms: dict[tuple[object, object], pd.Series] = field(default_factory=dict)
+    keys: dict[tuple[object, object], tuple] = field(default_factory=dict)
 
     def to_html(self, *, classes: str = "jd-table", escape: bool = True) -> str:
         """HTML of :attr:`frame` plus the footnote (text is escaped)."""
@@ -315,7 +330,8 @@ def _complementary(
             if not need and not sup[total]:
                 union = pd.concat([cells[m].firm_values for m in hidden])
                 union = union.groupby(level=0).sum()
-                need = _unsafe(union, min_firms, dominance)
+                # hidden cells that are all empty would add up to a published 0
+                need = union.empty or _unsafe(union, min_firms, dominance)
             if not need:
                 continue
             cand = [m for m in members if not sup[m] and cells[m].n_firms > 0]
@@ -326,6 +342,22 @@ def _complementary(
             elif not sup[total]:
                 sup[total] = True
                 changed = True
+
+
+def _attribute_zeros(
+    primary: dict, cells: dict, rows: pd.DataFrame, by: list, firm: str, k: int
+) -> None:
+    """Withhold the empty cells of a row or column describing fewer than k firms.
+
+    A published 0 in the other categories of a town with one beneficiary tells the
+    reader that firm's category (attribute disclosure), even with its amount hidden.
+    """
+    for axis, col in enumerate(by):
+        n = rows.groupby(col, sort=False)[firm].nunique()
+        small = set(n.index[(n > 0) & (n < k)])
+        for key, c in cells.items():
+            if key[axis] in small and c.n_firms == 0:
+                primary[key] = True
 
 
 def _fmt(v: float, kind: str) -> str:
@@ -453,11 +485,9 @@ def protect(
         keys = cats(col)
         groups = {k: g for k, g in rows.groupby(col, sort=False)}
         for k in keys:
-            cells[(k, "__col__")] = _Cell(
-                _firm_values(groups.get(k, rows.iloc[:0]), firm, value)
-            )
+            cells[(k, "__col__")] = _cell(groups.get(k, rows.iloc[:0]), firm, value)
         if margins:
-            cells[(TOTAL, "__col__")] = _Cell(_firm_values(rows, firm, value))
+            cells[(TOTAL, "__col__")] = _cell(rows, firm, value)
             relations.append(([(k, "__col__") for k in keys], (TOTAL, "__col__")))
         row_keys = keys + ([TOTAL] if margins else [])
         col_keys = ["__col__"]
@@ -470,19 +500,13 @@ def protect(
         empty = rows.iloc[:0]
         for r in rkeys:
             for c in ckeys:
-                cells[(r, c)] = _Cell(
-                    _firm_values(groups.get((r, c), empty), firm, value)
-                )
+                cells[(r, c)] = _cell(groups.get((r, c), empty), firm, value)
         if margins:
             for r in rkeys:
-                cells[(r, TOTAL)] = _Cell(
-                    _firm_values(rgroups.get(r, empty), firm, value)
-                )
+                cells[(r, TOTAL)] = _cell(rgroups.get(r, empty), firm, value)
             for c in ckeys:
-                cells[(TOTAL, c)] = _Cell(
-                    _firm_values(cgroups.get(c, empty), firm, value)
-                )
-            cells[(TOTAL, TOTAL)] = _Cell(_firm_values(rows, firm, value))
+                cells[(TOTAL, c)] = _cell(cgroups.get(c, empty), firm, value)
+            cells[(TOTAL, TOTAL)] = _cell(rows, firm, value)
             for r in [*rkeys, TOTAL]:
                 relations.append(([(r, c) for c in ckeys], (r, TOTAL)))
             for c in [*ckeys, TOTAL]:
@@ -494,6 +518,8 @@ def protect(
         k: reviewer and _unsafe(c.firm_values, min_firms, dominance)
         for k, c in cells.items()
     }
+    if reviewer and len(by) == 2:
+        _attribute_zeros(primary, cells, rows, by, firm, min_firms)
     sup = dict(primary)
     if reviewer:
         _complementary(sup, cells, relations, min_firms, dominance)
@@ -551,6 +577,20 @@ def protect(
             for ms, t in relations
         ]
 
+    if len(by) == 1:
+        lab_of = {k: (key_to_label[k], "__col__") for k in row_keys}
+        label_key = {(r, c): lab_of[r] for r, c in cells}
+    else:
+        label_key = {(r, c): (rmap[r], cmap[c]) for r, c in cells}
+    members = {label_key[k]: c.rows for k, c in cells.items()}
+    # what defines each cell: ((column, code), …), margins leaving a column free
+    keys = {
+        label_key[k]: tuple(
+            (col, code) for col, code in zip(by, k) if code not in (TOTAL, "__col__")
+        )
+        for k in cells
+    }
+    firm_vals = {label_key[k]: c.firm_values for k, c in cells.items()}
     values = raw.mask(mask)
     disp = pd.DataFrame("", index=raw.index, columns=raw.columns, dtype=object)
     for j, colname in enumerate(raw.columns):
@@ -576,7 +616,83 @@ def protect(
         additive=additive if len(by) == 1 or value else (),
         relations=rel_out,
         title=title,
+        members=members,
+        value_name=value,
+        firms=firm_vals,
+        keys=keys,
     )
+
+
+# --------------------------------------------------------- one edition, jointly
+def _cell_mask(pt: ProtectedTable, lab: tuple) -> pd.Series | bool:
+    if lab[1] == "__col__":
+        return bool(pt.suppressed.loc[lab[0]].any())
+    return bool(pt.suppressed.loc[lab])
+
+
+def withhold(pt: ProtectedTable, lab: tuple) -> None:
+    """Withhold one cell (a whole row of a one-way table) in place."""
+    where = (lab[0], slice(None)) if lab[1] == "__col__" else lab
+    pt.suppressed.loc[where] = True
+    pt.values.loc[where] = np.nan
+    pt.frame.loc[where] = MARK
+
+
+def reconcile(
+    tables: Sequence, *, min_firms: int = 3, dominance: float | None = 0.85
+) -> int:
+    """Complementary suppression over all protected tables of an edition at once.
+
+    Tables built from the same rows share cells (a town's row in the town table is
+    the row margin of the town × category table; a category's row in 表1 is its
+    column margin): a cell is the same figure wherever it is published, so it is
+    withheld everywhere once withheld anywhere, and every table's relations are
+    checked together (each table alone being safe does not make them safe
+    together).  Masks, values and display frames are updated in place.
+
+    Parameters
+    ----------
+    tables
+        Objects with ``data`` (a :class:`ProtectedTable`), ``frame`` and
+        ``footnote`` (the report's ``Table``); other tables are ignored.
+
+    Returns
+    -------
+    int
+        Number of cells newly withheld.
+    """
+    tabs = [t for t in tables if isinstance(getattr(t, "data", None), ProtectedTable)]
+    tabs = [t for t in tabs if t.data.audience == "reviewer" and t.data.members]
+    gid: dict = {}
+    cells: dict = {}
+    sup: dict = {}
+    for ti, t in enumerate(tabs):
+        pt = t.data
+        for lab, rows in pt.members.items():
+            key = (pt.value_name, frozenset(rows)) if len(rows) else (ti, lab)
+            gid[(ti, lab)] = key
+            cells[key] = _Cell(pt.firms[lab], rows)
+            sup[key] = sup.get(key, False) or _cell_mask(pt, lab)
+    relations = [
+        ([gid[(ti, m)] for m in ms], gid[(ti, tot)])
+        for ti, t in enumerate(tabs)
+        for ms, tot in t.data.relations
+    ]
+    _complementary(sup, cells, relations, min_firms, dominance)
+    added = 0
+    for ti, t in enumerate(tabs):
+        pt = t.data
+        for lab in pt.members:
+            if sup[gid[(ti, lab)]] and not _cell_mask(pt, lab):
+                withhold(pt, lab)
+                added += 1
+        if pt.suppressed.to_numpy().any() and not pt.footnote:
+            dtxt = formats.percent(dominance, 0) if dominance is not None else "—"
+            pt.footnote = FOOTNOTE_ZH.format(mark=MARK, k=min_firms, d=dtxt)
+            pt.footnote_en = FOOTNOTE_EN.format(mark=MARK, k=min_firms, d=dtxt)
+        if pt.footnote and not t.footnote:
+            t.footnote = pt.footnote
+    return added
 
 
 # ----------------------------------------------------------------- anonymisation
@@ -613,17 +729,51 @@ def amount_band(x: object) -> str:
     return AMOUNT_BANDS[-1][1]  # pragma: no cover
 
 
+def _hidden_categories(
+    awards: pd.DataFrame, min_firms: int | None, dominance: float | None
+) -> set:
+    """Categories whose totals the reviewer edition withholds (as in 表1)."""
+    if "category" not in awards or awards.empty:
+        return set()
+    if min_firms is None:
+        from jdeval.indicators import load_targets
+
+        rule = load_targets().policies.disclosure
+        min_firms, dominance = rule.min_firms, rule.dominance
+    firm = awards["firm_id"].astype("object") if "firm_id" in awards else None
+    if firm is None:
+        return set()
+    if "provider_id" in awards:
+        firm = firm.where(firm.notna(), awards["provider_id"].astype("object"))
+    value = "approved_amount" if "approved_amount" in awards else None
+    pt = protect(
+        awards.assign(_unit=firm),
+        "category",
+        value,
+        firm="_unit",
+        min_firms=min_firms,
+        dominance=dominance,
+    )
+    hidden = pt.suppressed.iloc[:, 0]  # rows are labelled str(code)
+    return {c for c in hidden.index[hidden.to_numpy()] if c != TOTAL}
+
+
 def beneficiary_annex(
     awards: pd.DataFrame,
     *,
     audience: str = "reviewer",
     labels: Mapping[str, Mapping[object, str]] | None = None,
+    min_firms: int | None = None,
+    dominance: float | None = None,
 ) -> pd.DataFrame:
     """The list of beneficiaries (受益企业清单), anonymised for reviewers.
 
     Reviewers get a pseudonymous sequence number (``受益单位001`` …, assigned after
     sorting by category and amount, so it carries nothing of the firm identifier),
-    the category and the approved amount as a band (:data:`AMOUNT_BANDS`).  Town,
+    the category and the approved amount as a band (:data:`AMOUNT_BANDS`).  A
+    category whose totals disclosure control withholds shows :data:`MARK` (its
+    rows would otherwise count its firms); ``min_firms``/``dominance`` default to
+    the targets file's ``policies.disclosure``.  Town,
     industry and exact amounts are left out: combined they would single out firms
     that the disclosure-controlled town/industry tables protect.  Internal readers
     get exact amounts, town, industry and the firm/award identifiers.
@@ -660,6 +810,15 @@ def beneficiary_annex(
             if c in awards.columns
         ]
     f = awards[cols].copy()
+    if reviewer and "category" in f:
+        # the rows of a list count its categories: a category 表1 withholds is
+        # not named here either (hidden categories together pass the rule)
+        hide = _hidden_categories(awards, min_firms, dominance)
+        f["category"] = (
+            f["category"]
+            .astype(object)
+            .where(~f["category"].astype(str).isin(hide), MARK)
+        )
     sort = [c for c in ["category", "approved_amount"] if c in f.columns]
     f = f.sort_values(sort, kind="mergesort", ascending=[True, False][: len(sort)])
     f = f.reset_index(drop=True)

@@ -23,6 +23,7 @@ __all__ = [
     "Section",
     "Table",
     "chinese_numeral",
+    "min_font_size",
 ]
 
 _DIGITS = "零一二三四五六七八九"
@@ -68,13 +69,19 @@ class Table:
 
 @dataclass
 class Figure:
-    """A captioned figure, stored as PNG bytes (rendered once)."""
+    """A captioned figure, stored as PNG bytes (rendered once).
+
+    ``width_in`` is the drawn width (inches) and ``min_font_pt`` the smallest text
+    size in it, so a renderer can check that text stays legible at print size.
+    """
 
     caption: str
     png: bytes
     key: str = ""
     number: int = 0
     note: str = ""
+    width_in: float = 0.0
+    min_font_pt: float = 0.0
 
     @classmethod
     def from_matplotlib(
@@ -82,11 +89,30 @@ class Figure:
     ) -> Figure:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi)
-        return cls(caption=caption, png=buf.getvalue(), key=key, note=note)
+        return cls(
+            caption=caption,
+            png=buf.getvalue(),
+            key=key,
+            note=note,
+            width_in=float(fig.get_figwidth()),
+            min_font_pt=min_font_size(fig),
+        )
 
     @property
     def label(self) -> str:
         return f"图{self.number}" if self.number else "图"
+
+
+def min_font_size(fig) -> float:
+    """Smallest font size (pt) of any visible, non-empty text in a figure."""
+    from matplotlib.text import Text
+
+    sizes = [
+        t.get_fontsize()
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip()
+    ]
+    return float(min(sizes)) if sizes else 0.0
 
 
 Block = Paragraph | Table | Figure
@@ -177,6 +203,9 @@ class Report:
         Analyses that could not be produced, with the reason.
     date
         Report date (cover; Word metadata) — the only build-time value.
+    team, signatures
+        Evaluation team (``{name, role, unit}`` dicts) and signing roles for the
+        signature block (:mod:`jdeval.report.cover`).
     """
 
     title: str
@@ -191,6 +220,8 @@ class Report:
     scorecard: pd.DataFrame | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
     date: _dt.date | None = None
+    team: list[dict[str, str]] = field(default_factory=list)
+    signatures: list[str] = field(default_factory=list)
 
     def number(self) -> Report:
         """Assign heading numbers (一、（一）1.) and table/figure numbers in order."""

@@ -1,71 +1,80 @@
-"""Facts: the computed numbers that the report's wording and rules refer to.
+"""Evaluation facts, computed once: every count and amount with its definition.
 
-:func:`collect` gathers, from the dataset and the analysis results, one plain
-``dict`` with a fixed set of keys (missing analyses give ``None`` or empty lists,
-so rules can test ``survey is not none``).  The keys:
+:func:`collect` turns the dataset and the analysis results into one typed
+:class:`Facts` object.  The report (HTML and Word), the index page and the
+notebooks render from it, so a quantity has one value everywhere.  Where two
+definitions of a quantity are both needed, both are fields with their own names
+(``awards.n_applications`` 受理申报, ``awards.n_approved`` 核定（有效）,
+``awards.n_ever_approved`` 曾核定（含已追回）), and the text names both.
 
-``year, policy, department, scheme, audience, synthetic``
-    Context.
-``total, grade, grade_en``
-    Overall score and grade (``None`` without a scorecard).
-``indicators``
-    One dict per 三级指标 (Scorecard columns: id, level1, level2, level3,
-    target_raw, actual, actual_display, unit, weight, score, score_rate, tier,
-    flags (list of str), source, deviation_reason).
-``missed``, ``over``
-    The indicators not fully achieved / flagged ``over_target``.
-``payment``
-    n_approved, n_disbursed, mean_days, median_days, p90_days, n_over,
-    share_over (lag > ``late_payment_days``; undisbursed awards count with
-    their age at ``eval_date``), eval_date.
-``coverage``
-    district_rate (funded 规上 firms / 规上 firms), towns (list: town_code,
-    town_name, n_firms, n_funded, rate, shown), low_towns (towns below
-    ``low_coverage_ratio`` × district rate).
-``caps``
-    n_violations (approved amount above the category cap).
-``funds``
-    n_awards, n_firms, n_providers, approved, disbursed, investment, leverage.
-``budget``
-    budget_amount, adjusted_budget, funds_received, funds_spent, execution_rate.
-``survey``
-    index, top2_rate, top2_ci, response_rate, n_valid, n_population,
-    low_sample, alpha, weakest (item dict) — or ``None``.
-``effects``
-    One dict per outcome of ``PolicyEffects.table`` plus ``significant``.
-``findings``
-    n (compliance findings of the data layer), by_code.
-``previous``
-    The previous batch year's total and grade when computed, else ``None``.
+Rules (statuses counted as approved, L_max, grade bands, evidence thresholds,
+the grade cap …) are read from the targets file (:mod:`jdeval.indicators.schema`);
+none is written here.
+
+``Facts`` also reads like a mapping (``facts["total"]``) for existing callers.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from jdeval.indicators.kpis import DisbursementTiming, disbursement_timing
 from jdeval.report import formats
-from jdeval.survey.population import APPROVED_STATUSES
+from jdeval.report.compliance import (
+    ComplianceFacts,
+    PlanTarget,
+    check_findings,
+    plan_targets,
+    violations,
+)
+from jdeval.report.evidence import (
+    DesignFact,
+    DoseFact,
+    EffectFact,
+    design_fact,
+    dose_fact,
+    effect_facts,
+)
 
 __all__ = [
-    "APPROVED",
+    "AwardFacts",
+    "BudgetFacts",
+    "Facts",
+    "IndicatorFact",
+    "PaymentFacts",
+    "PopulationFacts",
+    "PreviousFacts",
+    "SurveyFacts",
     "approved",
     "category_labels",
     "collect",
-    "coverage_facts",
-    "effects_facts",
-    "main_effects",
-    "indicator_facts",
-    "payment_facts",
-    "survey_facts",
+    "table",
     "town_labels",
+    "zh_text",
 ]
 
-APPROVED: tuple[str, ...] = APPROVED_STATUSES
+
+class _Readable:
+    """Mapping-style read access (``obj["name"]``, ``obj.get``) for templates/users."""
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return hasattr(self, key)
 
 
 def _num(x: Any) -> float | None:
@@ -75,51 +84,86 @@ def _num(x: Any) -> float | None:
         v = float(x)
     except (TypeError, ValueError):
         return None
-    return None if math.isnan(v) else v
+    return None if math.isnan(v) or math.isinf(v) else v
 
 
-def _table(ds: Any, name: str) -> pd.DataFrame:
-    if ds is None:
-        return pd.DataFrame()
-    tables = getattr(ds, "tables", None)
+def table(ds: Any, name: str) -> pd.DataFrame:
+    """``ds.tables[name]`` or an empty frame when the table was not provided."""
+    tables = getattr(ds, "tables", None) if ds is not None else None
     if isinstance(tables, Mapping) and name in tables:
         return tables[name]
     return pd.DataFrame()
 
 
-def category_labels() -> dict[str, str]:
-    """Category code → Chinese name (from the data contract; codes if unavailable)."""
-    try:
-        from jdeval.data.contract import get_contract
+def _contract():
+    from jdeval.data.contract import get_contract
 
-        return {k: str(v.get("zh", k)) for k, v in get_contract().categories.items()}
-    except Exception:  # noqa: BLE001 - degrade to codes if the data layer is absent
-        return {}
+    return get_contract()
+
+
+def category_labels() -> dict[str, str]:
+    """Category code → Chinese name (data contract), with full-width brackets
+    (the contract's ``智能制造诊断评估(线下)`` prints as ``…（线下）``)."""
+    return {
+        k: str(v.get("zh", k)).replace("(", "（").replace(")", "）")
+        for k, v in _contract().categories.items()
+    }
 
 
 def town_labels(ds: Any) -> dict[str, str]:
     """Town code → town name from ``ds.towns``."""
-    t = _table(ds, "towns")
+    t = table(ds, "towns")
     if t.empty or "town_code" not in t or "town_name" not in t:
         return {}
     return dict(zip(t["town_code"].astype(str), t["town_name"].astype(str)))
 
 
-def approved(awards: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Approved/disbursed awards of batch year ``year``, with a ``beneficiary`` id.
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
+_TAG = re.compile(r"\s*\[(?:A|R|S\d*|SEED)\]\s*")
+
+
+def zh_text(text: Any) -> str:
+    """User-facing Chinese text from a rules/data string.
+
+    Table and column keys (``awards``, ``awards.project_total_investment``) become
+    their Chinese names from the data contract, ASCII operators become ``≥ ≤``,
+    provenance tags (``[A]``) are dropped, and a parenthesis left empty goes.
+    """
+    if formats.is_missing(text):
+        return ""
+    s = str(text).replace(">=", "≥").replace("<=", "≤")
+    s = _TAG.sub("", s)
+    c = _contract()
+    cols = {
+        f"{t}.{k}": col.zh
+        for t, tb in c.tables.items()
+        for k, col in tb.columns.items()
+    }
+
+    def sub(m: re.Match) -> str:
+        w = m.group(0)
+        if w in cols:
+            return cols[w]
+        if w in c.tables:
+            return c.tables[w].zh
+        return w
+
+    s = _IDENT.sub(sub, s)
+    s = re.sub(r"[（(]\s*[，,、]?\s*[）)]", "", s)
+    return s.strip()
+
+
+def approved(awards: pd.DataFrame, year: int, statuses) -> pd.DataFrame:
+    """Awards of batch ``year`` with a status in ``statuses``, plus ``beneficiary``.
 
     ``beneficiary`` is ``firm_id`` for enterprises and ``provider_id`` for
     providers: the unit whose confidentiality disclosure control protects.
     """
+    from jdeval.survey.population import approved_awards
+
     if awards.empty or "batch_year" not in awards:
         return awards.assign(beneficiary=pd.Series(dtype="str"))
-    batch = pd.to_numeric(awards["batch_year"], errors="coerce")
-    st = awards["status"].astype("str") if "status" in awards else "approved"
-    a = awards.loc[
-        ((batch == year) & pd.Series(st, index=awards.index).isin(APPROVED))
-        .fillna(False)
-        .astype(bool)
-    ]
+    a = approved_awards(awards, year, statuses=list(statuses))
     firm = a["firm_id"] if "firm_id" in a else pd.Series(pd.NA, index=a.index)
     prov = a["provider_id"] if "provider_id" in a else pd.Series(pd.NA, index=a.index)
     return a.assign(
@@ -127,163 +171,573 @@ def approved(awards: pd.DataFrame, year: int) -> pd.DataFrame:
     )
 
 
-def payment_facts(
-    awards: pd.DataFrame,
-    year: int,
-    *,
-    late_days: int = 180,
-    eval_date: pd.Timestamp | None = None,
-) -> dict[str, Any]:
-    """Disbursement timing of the year's approved awards (§3.5, §8 平均发放时长).
+# ------------------------------------------------------------------ dataclasses
+@dataclass
+class IndicatorFact(_Readable):
+    """One 三级指标 of the scorecard, with its display values."""
 
-    ``eval_date`` defaults to the data cut-off: the latest date recorded in the
-    awards table.
+    id: str
+    level1: str
+    level2: str
+    level3: str
+    target: str
+    actual: float | None
+    actual_display: str
+    unit: str
+    weight: float
+    weight_nominal: float
+    score: float
+    score_rate: float | None
+    tier: str
+    flags: list[str]
+    source: str
+    kind: str
+    direction: str
+    applicable: bool
+    achieved: bool
+    reasons: list[str] = field(default_factory=list)
+    failed_items: list[dict] = field(default_factory=list)
+    level1_as_printed: str = ""
+    method: str = ""  # measure.method of the targets file
+    scoring: str = ""
+    target_value: float | None = None  # the scored target, when numeric
+
+    @property
+    def failed_rules(self) -> list[str]:
+        """Checklist rules of the items not met (``""`` for assessed items)."""
+        return [f.get("rule") or "" for f in self.failed_items]
+
+    @property
+    def target_raw(self) -> str:  # the name the narrative files use
+        return self.target
+
+    @property
+    def full_marks(self) -> bool:
+        return self.score_rate is not None and self.score_rate >= 1 - 1e-9
+
+    @property
+    def score_shown(self) -> str:
+        return formats.score(self.score)
+
+    @property
+    def weight_shown(self) -> str:
+        return formats.score(self.weight)
+
+
+@dataclass
+class AwardFacts(_Readable):
+    """Applications and awards of the batch year, each count with its definition.
+
+    ``n_applications`` 受理申报 = every application of the batch;
+    ``n_rejected`` 未通过, ``n_withdrawn`` 撤回;
+    ``n_ever_approved`` 曾核定 = approved at some point (incl. clawed back);
+    ``n_clawed_back`` 已追回;
+    ``n_approved`` 核定（有效）= status in ``policies.approved_statuses``;
+    ``n_disbursed`` 已拨付 among the valid approvals (up to the reference date).
+    Amounts in 万元 on the same definitions.
     """
-    a = approved(awards, year)
-    out: dict[str, Any] = {
-        "n_approved": int(len(a)),
-        "n_disbursed": 0,
-        "mean_days": None,
-        "median_days": None,
-        "p90_days": None,
-        "n_over": 0,
-        "share_over": 0.0,
-        "eval_date": None,
-        "late_days": late_days,
-    }
-    if a.empty or "approval_date" not in a:
-        return out
-    if eval_date is None:
-        dates = [
-            pd.to_datetime(awards[c], errors="coerce").max()
-            for c in ("disbursement_date", "approval_date")
-            if c in awards
+
+    n_applications: int = 0
+    n_rejected: int = 0
+    n_withdrawn: int = 0
+    n_ever_approved: int = 0
+    n_clawed_back: int = 0
+    n_approved: int = 0
+    n_disbursed: int = 0
+    amount_ever_approved: float = 0.0
+    amount_clawed_back: float = 0.0
+    amount_approved: float = 0.0
+    amount_disbursed: float = 0.0
+    investment: float = 0.0
+    n_firms: int = 0
+    n_providers: int = 0
+
+    @property
+    def leverage(self) -> float | None:
+        """Gross 撬动比: project investment / approved subsidy (descriptive)."""
+        return self.investment / self.amount_approved if self.amount_approved else None
+
+    @property
+    def n_beneficiaries(self) -> int:
+        return self.n_firms + self.n_providers
+
+
+@dataclass
+class TownFact(_Readable):
+    town_code: str
+    town_name: str
+    n_firms: int
+    n_funded: int
+    rate: float | None
+    shown: bool
+    n_applied: int = 0  # 规上 firms that applied in the batch (any outcome)
+
+    @property
+    def apply_rate(self) -> float | None:
+        return self.n_applied / self.n_firms if self.n_firms else None
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.n_funded / self.n_applied if self.n_applied else None
+
+
+@dataclass
+class PopulationFacts(_Readable):
+    """Firm populations: the panel (all firms) and the year's 规上 firms."""
+
+    n_firms_panel: int = 0
+    n_above_scale: int = 0
+    n_funded_above_scale: int = 0
+    district_rate: float | None = None
+    district_apply_rate: float | None = None
+    district_success_rate: float | None = None
+    towns: list[TownFact] = field(default_factory=list)
+    low_towns: list[TownFact] = field(default_factory=list)
+
+
+@dataclass
+class BudgetFacts(_Readable):
+    """The year's budget with the base of each ratio named."""
+
+    original: float | None
+    adjusted: float | None
+    received: float | None
+    spent: float | None
+    receipt_rate: float | None
+    receipt_base: str
+    execution_rate: float | None
+    execution_base: str
+    spent_minus_disbursed: float | None = None
+    explained_by_clawback: bool = False
+
+
+@dataclass
+class PaymentFacts(_Readable):
+    """Disbursement timing of the valid approvals (§3.5, §8 平均发放时长)."""
+
+    n_approved: int = 0
+    n_disbursed: int = 0
+    mean_days: float | None = None
+    median_days: float | None = None
+    p90_days: float | None = None
+    n_over: int = 0
+    share_over: float = 0.0
+    lmax_days: int = 0
+    over_towns: list = field(default_factory=list)
+    over_categories: list = field(default_factory=list)
+
+    @property
+    def timing(self) -> DisbursementTiming:
+        """The days as KPI K8 formats them (``.mean_shown``, ``.shown``)."""
+        nan = float("nan")
+        return DisbursementTiming(
+            self.n_disbursed,
+            *(
+                nan if v is None else v
+                for v in (self.mean_days, self.median_days, self.p90_days)
+            ),
+        )
+
+
+@dataclass
+class SurveyFacts(_Readable):
+    index: float | None
+    top2_rate: float | None
+    top2_ci: tuple[float | None, float | None]
+    response_rate: float | None
+    n_valid: int
+    n_population: int
+    low_sample: bool
+    alpha: float | None
+    weakest: dict | None
+
+
+@dataclass
+class PreviousFacts(_Readable):
+    """The previous batch year re-scored under this year's scheme and targets."""
+
+    year: int
+    total: float
+    grade: str
+    not_applicable: list[str] = field(default_factory=list)  # level3 names
+
+
+@dataclass
+class Facts(_Readable):
+    """Everything the report's text, tables and rules refer to (computed once)."""
+
+    year: int
+    policy: str
+    department: str
+    scheme: str
+    audience: str
+    synthetic: bool
+    as_of: _dt.date
+    as_of_basis: str
+    total: float | None
+    grade_scored: str | None
+    grade: str | None
+    grade_cap_rule: str
+    grade_capped: bool
+    indicators: list[IndicatorFact]
+    awards: AwardFacts
+    population: PopulationFacts
+    budget: BudgetFacts | None
+    payment: PaymentFacts
+    survey: SurveyFacts | None
+    effects: list[EffectFact]
+    dose: DoseFact | None
+    compliance: ComplianceFacts
+    plan_targets: list[PlanTarget]
+    n_data_findings: int
+    previous: PreviousFacts | None
+    theta_over: float
+    params: dict[str, Any] = field(default_factory=dict)
+    #: the scorecard's warnings (e.g. targets for another year), in Chinese
+    warnings: list[str] = field(default_factory=list)
+    #: clustering, overlap and panel choice of the effect estimates
+    design: DesignFact | None = None
+
+    # ---- derived views used by templates and rules
+    @property
+    def total_shown(self) -> str:
+        return formats.score(self.total)
+
+    @property
+    def missed(self) -> list[IndicatorFact]:
+        """Scored, applicable indicators not rated 达成 (the tier decides)."""
+        return [
+            i
+            for i in self.indicators
+            if i.applicable and i.weight > 0 and not i.achieved
         ]
-        dates = [d for d in dates if not pd.isna(d)]
-        eval_date = max(dates) if dates else pd.Timestamp(f"{year}-12-31")
-    appr = pd.to_datetime(a["approval_date"], errors="coerce")
-    disb = pd.to_datetime(a.get("disbursement_date"), errors="coerce")
-    lag = (disb - appr).dt.days
-    age = (eval_date - appr).dt.days
-    done = lag.dropna()
-    over = (lag > late_days) | (lag.isna() & (age > late_days))
-    out.update(
-        n_disbursed=int(done.size),
-        mean_days=_num(done.mean()) if done.size else None,
-        median_days=_num(done.median()) if done.size else None,
-        p90_days=_num(done.quantile(0.9)) if done.size else None,
-        n_over=int(over.sum()),
-        share_over=float(over.mean()),
-        eval_date=eval_date,
-    )
+
+    @property
+    def not_full(self) -> list[IndicatorFact]:
+        """Scored indicators below full marks (any tier)."""
+        return [
+            i
+            for i in self.indicators
+            if i.applicable and i.weight > 0 and not i.full_marks
+        ]
+
+    @property
+    def over(self) -> list[IndicatorFact]:
+        return [i for i in self.indicators if "over_target" in i.flags]
+
+    @property
+    def change_shown(self) -> float | None:
+        """Change of the total vs the previous year, from the *shown* totals."""
+        if self.previous is None or self.total is None:
+            return None
+        return round(round(self.total, 2) - round(self.previous.total, 2), 2)
+
+    def headline(self) -> dict[str, Any]:
+        """Key figures as display strings (JSON-able) for the index page.
+
+        The strings are formatted here, once, so the index shows exactly what the
+        report shows (:mod:`jdeval.report.consistency` checks it).
+        """
+        a = self.awards
+        return {
+            "year": self.year,
+            "as_of": formats.date_zh(self.as_of),
+            "synthetic": self.synthetic,
+            "total": self.total_shown,
+            "grade": self.grade,
+            "grade_scored": self.grade_scored,
+            "grade_cap_rule": self.grade_cap_rule,
+            "n_applications": a.n_applications,
+            "n_ever_approved": a.n_ever_approved,
+            "n_clawed_back": a.n_clawed_back,
+            "n_approved": a.n_approved,
+            "amount_approved": formats.wan(a.amount_approved),
+            "amount_disbursed": formats.wan(a.amount_disbursed),
+            "n_above_scale": self.population.n_above_scale,
+            "compliance": [
+                {"problem": c.problem_zh, "n": c.n, "amount": formats.wan(c.amount)}
+                for c in self.compliance.checks
+            ],
+            "violations": self.compliance.types_zh,
+            "clawed_back": formats.wan(self.compliance.clawed_back),
+            "effects": [
+                {"outcome": e.outcome_zh, "shown": e.shown, "strength": e.strength}
+                for e in self.effects
+            ],
+        }
+
+    def indicator(self, ind_id: str) -> IndicatorFact:
+        for i in self.indicators:
+            if i.id == ind_id:
+                return i
+        raise KeyError(ind_id)
+
+    def context(self) -> dict[str, Any]:
+        """Top-level fields and views as a dict (template context)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        for k in ("missed", "not_full", "over", "total_shown", "change_shown"):
+            out[k] = getattr(self, k)
+        return out
+
+
+# ------------------------------------------------------------------ computing
+def _indicators(scorecard: Any, targets: Any) -> list[IndicatorFact]:
+    if scorecard is None:
+        return []
+    frame = scorecard.to_frame() if hasattr(scorecard, "to_frame") else scorecard
+    from jdeval.indicators import formulas as F
+
+    meas = getattr(scorecard, "measurements", {}) or {}
+    out = []
+    for r in frame.to_dict("records"):
+        flags = [f for f in str(r.get("flags") or "").split(",") if f]
+        m = meas.get(r["id"])
+        reasons = [zh_text(x) for x in (getattr(m, "reasons", None) or [])]
+        rules = {it.id: it.rule or "" for it in targets.indicator(r["id"]).checklist}
+        failed = []
+        items = getattr(m, "items", None)
+        if isinstance(items, pd.DataFrame) and not items.empty:
+            for it in items.to_dict("records"):
+                x = it.get("x")
+                if x is not None and not pd.isna(x) and float(x) < 1:
+                    failed.append(
+                        {
+                            "rule": rules.get(it["item"], ""),
+                            "item": it["item"],
+                            "zh": zh_text(it.get("zh")),
+                            "evidence": zh_text(it.get("evidence")),
+                            "x": float(x),
+                        }
+                    )
+        tier = "" if formats.is_missing(r.get("tier")) else str(r["tier"])
+        ind = targets.indicator(r["id"])
+        out.append(
+            IndicatorFact(
+                id=str(r["id"]),
+                level1=str(r["level1"]),
+                level2=str(r["level2"]),
+                level3=str(r["level3"]),
+                target=formats.target_text(zh_text(r.get("target_raw"))),
+                actual=_num(r.get("actual")),
+                actual_display=zh_text(r.get("actual_display")),
+                unit="" if formats.is_missing(r.get("unit")) else str(r["unit"]),
+                weight=_num(r.get("weight")) or 0.0,
+                weight_nominal=_num(r.get("weight_nominal")) or 0.0,
+                score=_num(r.get("score")) or 0.0,
+                score_rate=_num(r.get("score_rate")),
+                tier=tier,
+                flags=flags,
+                source=zh_text(r.get("source")),
+                kind=str(r.get("kind") or ""),
+                direction=str(r.get("direction") or ""),
+                applicable=tier != F.NOT_APPLICABLE,
+                achieved=tier == F.ACHIEVED,
+                reasons=reasons,
+                failed_items=failed,
+                level1_as_printed=ind.level1_as_printed or "",
+                method=ind.measure.method,
+                scoring=ind.scoring,
+                target_value=ind.target_value
+                if isinstance(ind.target_value, (int, float))
+                else None,
+            )
+        )
     return out
 
 
-def coverage_facts(
-    ds: Any,
-    year: int,
-    *,
-    low_ratio: float = 0.5,
-    min_firms: int = 3,
-    audience: str = "reviewer",
-) -> dict[str, Any]:
-    """Coverage of 规上 firms by town: funded firms / 规上 firms (§8 覆盖率).
+def _awards(awards: pd.DataFrame, year: int, statuses, ever_statuses) -> AwardFacts:
+    if awards.empty or "batch_year" not in awards:
+        return AwardFacts()
+    batch = awards.loc[pd.to_numeric(awards["batch_year"], errors="coerce") == year]
+    st = batch["status"].astype(str)
+    amt = pd.to_numeric(batch.get("approved_amount"), errors="coerce").fillna(0.0)
+    disb = pd.to_numeric(batch.get("disbursed_amount"), errors="coerce").fillna(0.0)
+    inv = pd.to_numeric(batch.get("project_total_investment"), errors="coerce")
+    valid = st.isin(list(statuses))
+    ever = st.isin(list(ever_statuses))
+    claw = ever & ~valid
+    paid = (
+        valid & pd.to_datetime(batch.get("disbursement_date"), errors="coerce").notna()
+    )
+    ent = batch.get("beneficiary_type", pd.Series("enterprise", index=batch.index))
+    return AwardFacts(
+        n_applications=int(len(batch)),
+        n_rejected=int((st == "rejected").sum()),
+        n_withdrawn=int((st == "withdrawn").sum()),
+        n_ever_approved=int(ever.sum()),
+        n_clawed_back=int(claw.sum()),
+        n_approved=int(valid.sum()),
+        n_disbursed=int(paid.sum()),
+        amount_ever_approved=float(amt[ever].sum()),
+        amount_clawed_back=float(amt[claw].sum()),
+        amount_approved=float(amt[valid].sum()),
+        amount_disbursed=float(disb[valid].sum()),
+        investment=float(inv[valid].sum()),
+        n_firms=int(batch.loc[valid & (ent == "enterprise"), "firm_id"].nunique())
+        if "firm_id" in batch
+        else 0,
+        n_providers=int(batch.loc[valid, "provider_id"].nunique())
+        if "provider_id" in batch
+        else 0,
+    )
 
-    For reviewers a town's rate is ``shown`` only when it describes at least
-    ``min_firms`` funded firms (or none); low-coverage towns are named either way,
-    without their rate.
-    """
-    fy, firms = _table(ds, "firm_year"), _table(ds, "firms")
-    a = approved(_table(ds, "awards"), year)
-    out: dict[str, Any] = {
-        "district_rate": None,
-        "n_firms": 0,
-        "n_funded": 0,
-        "towns": [],
-        "low_towns": [],
-    }
+
+def _population(
+    ds, year, statuses, *, low_ratio, min_firms, audience
+) -> PopulationFacts:
+    fy, firms = table(ds, "firm_year"), table(ds, "firms")
+    out = PopulationFacts(
+        n_firms_panel=int(firms["firm_id"].nunique()) if "firm_id" in firms else 0
+    )
     if fy.empty or firms.empty or "is_above_scale" not in fy:
         return out
+    a = approved(table(ds, "awards"), year, statuses)
     yr = pd.to_numeric(fy["year"], errors="coerce") == year
     scale = fy.loc[yr & fy["is_above_scale"].fillna(False).astype(bool), "firm_id"]
     base = firms.loc[firms["firm_id"].isin(scale), ["firm_id", "town_code"]]
-    funded = (
-        set(
-            a.loc[a.get("beneficiary_type", "enterprise") == "enterprise", "firm_id"]
-            .dropna()
-            .astype(str)
-        )
-        if "firm_id" in a
-        else set()
+    ent = (
+        a.get("beneficiary_type", pd.Series("enterprise", index=a.index))
+        == "enterprise"
     )
-    base = base.assign(funded=base["firm_id"].astype(str).isin(funded))
+    funded = (
+        set(a.loc[ent, "firm_id"].dropna().astype(str)) if "firm_id" in a else set()
+    )
+    aw = table(ds, "awards")
+    batch = (
+        aw.loc[pd.to_numeric(aw.get("batch_year"), errors="coerce") == year]
+        if "batch_year" in aw
+        else aw
+    )
+    applied = (
+        set(batch["firm_id"].dropna().astype(str)) if "firm_id" in batch else set()
+    )
+    base = base.assign(
+        funded=base["firm_id"].astype(str).isin(funded),
+        applied=base["firm_id"].astype(str).isin(applied),
+    )
     if base.empty:
         return out
+    out.district_apply_rate = float(base["applied"].mean())
+    out.district_success_rate = (
+        float(base["funded"].sum() / base["applied"].sum())
+        if base["applied"].any()
+        else None
+    )
     names = town_labels(ds)
     district = float(base["funded"].mean())
-    out.update(
-        district_rate=district,
-        n_firms=int(len(base)),
-        n_funded=int(base["funded"].sum()),
+    out.n_above_scale = int(len(base))
+    out.n_funded_above_scale = int(base["funded"].sum())
+    out.district_rate = district
+    g = base.groupby("town_code", sort=True).agg(
+        size=("funded", "size"), funded=("funded", "sum"), applied=("applied", "sum")
     )
-    g = base.groupby("town_code", sort=True)["funded"].agg(["size", "sum"])
     for code, row in g.iterrows():
-        n_f, n_fd = int(row["size"]), int(row["sum"])
+        n_f, n_fd = int(row["size"]), int(row["funded"])
         rate = n_fd / n_f if n_f else None
         shown = audience == "internal" or n_fd == 0 or n_fd >= min_firms
-        rec = {
-            "town_code": str(code),
-            "town_name": names.get(str(code), str(code)),
-            "n_firms": n_f,
-            "n_funded": n_fd,
-            "rate": rate,
-            "shown": shown,
-        }
-        out["towns"].append(rec)
+        t = TownFact(
+            str(code),
+            names.get(str(code), str(code)),
+            n_f,
+            n_fd,
+            rate,
+            shown,
+            int(row["applied"]),
+        )
+        out.towns.append(t)
         if rate is not None and district > 0 and rate < low_ratio * district:
-            out["low_towns"].append(rec)
+            out.low_towns.append(t)
     return out
 
 
-def indicator_facts(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Scorecard rows as dicts with normalised ``flags`` (list of str)."""
-    if frame is None or len(frame) == 0:
-        return []
-    out = []
-    for rec in frame.to_dict("records"):
-        flags = rec.get("flags")
-        if isinstance(flags, str):
-            flags = [f for f in flags.replace(";", ",").split(",") if f.strip()]
-        elif flags is None or (
-            not isinstance(flags, (list, tuple, set)) and formats.is_missing(flags)
-        ):
-            flags = []
-        rec["flags"] = [str(f).strip() for f in flags]
-        for k in ("actual", "weight", "score", "score_rate"):
-            if k in rec:
-                rec[k] = _num(rec[k])
-        for k in (
-            "id",
-            "level1",
-            "level2",
-            "level3",
-            "target_raw",
-            "actual_display",
-            "unit",
-            "tier",
-            "source",
-            "deviation_reason",
-        ):
-            v = rec.get(k)
-            rec[k] = "" if formats.is_missing(v) else str(v)
-        if not rec["actual_display"]:
-            rec["actual_display"] = formats.number(rec.get("actual"))
-        out.append(rec)
+def _payment(ds, year, statuses, *, lmax, as_of) -> PaymentFacts:
+    a = approved(table(ds, "awards"), year, statuses)
+    out = PaymentFacts(n_approved=int(len(a)), lmax_days=int(lmax))
+    if a.empty or "approval_date" not in a:
+        return out
+    end = pd.Timestamp(as_of)
+    appr = pd.to_datetime(a["approval_date"], errors="coerce")
+    disb = pd.to_datetime(a.get("disbursement_date"), errors="coerce")
+    disb = disb.where(disb <= end)
+    lag = (disb - appr).dt.days
+    age = (end - appr).dt.days
+    over = (lag > lmax) | (lag.isna() & (age > lmax))
+    t = disbursement_timing(a, end)  # the same computation as KPI K8
+    out.n_disbursed = t.n_disbursed
+    if t.n_disbursed:
+        out.mean_days = t.mean_days
+        out.median_days = t.median_days
+        out.p90_days = t.p90_days
+    out.n_over = int(over.sum())
+    out.share_over = float(over.mean())
+    tl, cl = town_labels(ds), category_labels()
+    o = a.loc[over]
+    if "town_code" in o:
+        out.over_towns = [
+            tl.get(str(k), str(k)) for k in o["town_code"].value_counts().index
+        ]
+    if "category" in o:
+        out.over_categories = [
+            cl.get(str(k), str(k)) for k in o["category"].value_counts().index
+        ]
     return out
 
 
-def survey_facts(survey: Any) -> dict[str, Any] | None:
-    """Key numbers of a :class:`jdeval.survey.SurveyResult` (``None`` if absent)."""
+def _budget(
+    ds, year, targets, scheme, scorecard, awards: AwardFacts
+) -> BudgetFacts | None:
+    b = table(ds, "budget")
+    if b.empty or "year" not in b:
+        return None
+    row = b.loc[pd.to_numeric(b["year"], errors="coerce") == year]
+    if row.empty:
+        return None
+    r = row.iloc[0]
+    cols = _contract()["budget"].columns
+    vals = {
+        k: _num(r.get(k))
+        for k in ("budget_amount", "adjusted_budget", "funds_received", "funds_spent")
+    }
+
+    def ratio(ind_id: str, fallback: tuple[str, str]) -> tuple[float | None, str]:
+        """Ratio and its base as the targets file defines the indicator."""
+        try:
+            p = targets.indicator(ind_id).measure.params
+        except (KeyError, AttributeError):
+            p = {}
+        num = p.get("numerator", fallback[0])
+        den = p.get("denominator", fallback[1])
+        if isinstance(den, Mapping):
+            den = den.get(scheme, next(iter(den.values())))
+        n, d = vals.get(num), vals.get(den)
+        return (n / d if n is not None and d else None), cols[
+            den
+        ].zh if den in cols else den
+
+    rec, rec_base = ratio("P1", ("funds_received", "budget_amount"))
+    exe, exe_base = ratio("P2", ("funds_spent", "adjusted_budget"))
+    diff = (
+        vals["funds_spent"] - awards.amount_disbursed
+        if vals["funds_spent"] is not None
+        else None
+    )
+    return BudgetFacts(
+        original=vals["budget_amount"],
+        adjusted=vals["adjusted_budget"],
+        received=vals["funds_received"],
+        spent=vals["funds_spent"],
+        receipt_rate=rec,
+        receipt_base=rec_base,
+        execution_rate=exe,
+        execution_base=exe_base,
+        spent_minus_disbursed=diff,
+        explained_by_clawback=diff is not None
+        and awards.amount_clawed_back > 0
+        and abs(diff - awards.amount_clawed_back) < 0.005,
+    )
+
+
+def _survey(survey: Any) -> SurveyFacts | None:
     if survey is None:
         return None
     items = getattr(survey, "items", None)
@@ -291,218 +745,226 @@ def survey_facts(survey: Any) -> dict[str, Any] | None:
     if isinstance(items, pd.DataFrame) and not items.empty and "index" in items:
         w = items.sort_values("index").iloc[0].to_dict()
         weakest = {
-            "item": w.get("item"),
-            "item_zh": w.get("item_zh", w.get("item")),
+            "item_zh": str(w.get("item_zh", w.get("item"))),
             "index": _num(w.get("index")),
         }
     ci = getattr(survey, "top2_ci", (None, None)) or (None, None)
-    return {
-        "index": _num(getattr(survey, "index", None)),
-        "top2_rate": _num(getattr(survey, "top2_rate", None)),
-        "top2_ci": (_num(ci[0]), _num(ci[1])),
-        "response_rate": _num(getattr(survey, "response_rate", None)),
-        "n_valid": int(getattr(survey, "n_valid", 0) or 0),
-        "n_population": int(getattr(survey, "n_population", 0) or 0),
-        "low_sample": bool(getattr(survey, "low_sample", False)),
-        "alpha": _num(getattr(survey, "alpha", None)),
-        "weakest": weakest,
-    }
-
-
-MAIN_DESIGN = "cs_dr"
-
-
-def main_effects(effects: Any) -> pd.DataFrame | None:
-    """The headline estimate per outcome.
-
-    ``PolicyEffects.main`` when present; else the rows of ``.table`` whose design
-    is :data:`MAIN_DESIGN`; else the first row of each outcome.
-    """
-    main = getattr(effects, "main", None)
-    if isinstance(main, pd.DataFrame) and not main.empty:
-        return main
-    table = getattr(effects, "table", effects)
-    if not isinstance(table, pd.DataFrame) or table.empty:
-        return None
-    if "design" in table and (table["design"] == MAIN_DESIGN).any():
-        return table.loc[table["design"] == MAIN_DESIGN]
-    return table.drop_duplicates("outcome") if "outcome" in table else table
-
-
-def effects_facts(effects: Any, *, alpha: float = 0.05) -> list[dict[str, Any]]:
-    """Headline estimates (:func:`main_effects`) as dicts, plus ``significant``.
-
-    ``design`` is the Chinese design label (``design_zh``) when available.
-    """
-    table = main_effects(effects)
-    if table is None or table.empty:
-        return []
-    out = []
-    for rec in table.to_dict("records"):
-        for k in ("estimate", "se", "ci_low", "ci_high", "p_value"):
-            rec[k] = _num(rec.get(k))
-        rec["outcome"] = str(rec.get("outcome") or "")
-        rec["outcome_zh"] = str(rec.get("outcome_zh") or rec.get("outcome"))
-        rec["design_code"] = str(rec.get("design") or "")
-        rec["design"] = str(rec.get("design_zh") or rec.get("design") or "")
-        p = rec["p_value"]
-        if p is None and rec["ci_low"] is not None and rec["ci_high"] is not None:
-            rec["significant"] = rec["ci_low"] > 0 or rec["ci_high"] < 0
-        else:
-            rec["significant"] = p is not None and p < alpha
-        out.append(rec)
-    return out
-
-
-def _budget(ds: Any, year: int) -> dict[str, Any] | None:
-    b = _table(ds, "budget")
-    if b.empty or "year" not in b:
-        return None
-    row = b.loc[pd.to_numeric(b["year"], errors="coerce") == year]
-    if row.empty:
-        return None
-    r = row.iloc[0]
-    out = {
-        k: _num(r.get(k))
-        for k in ("budget_amount", "adjusted_budget", "funds_received", "funds_spent")
-    }
-    denom = out["adjusted_budget"] or out["budget_amount"]
-    out["execution_rate"] = (
-        out["funds_spent"] / denom if out["funds_spent"] is not None and denom else None
+    return SurveyFacts(
+        index=_num(getattr(survey, "index", None)),
+        top2_rate=_num(getattr(survey, "top2_rate", None)),
+        top2_ci=(_num(ci[0]), _num(ci[1])),
+        response_rate=_num(getattr(survey, "response_rate", None)),
+        n_valid=int(getattr(survey, "n_valid", 0) or 0),
+        n_population=int(getattr(survey, "n_population", 0) or 0),
+        low_sample=bool(getattr(survey, "low_sample", False)),
+        alpha=_num(getattr(survey, "alpha", None)),
+        weakest=weakest,
     )
-    out["receipt_rate"] = (
-        out["funds_received"] / out["budget_amount"]
-        if out["funds_received"] is not None and out["budget_amount"]
-        else None
-    )
-    return out
 
 
-def _funds(awards: pd.DataFrame, year: int) -> dict[str, Any]:
-    a = approved(awards, year)
-    amt = pd.to_numeric(a.get("approved_amount"), errors="coerce")
-    inv = pd.to_numeric(a.get("project_total_investment"), errors="coerce")
-    disb = pd.to_numeric(a.get("disbursed_amount"), errors="coerce")
-    ent = a.get("beneficiary_type", pd.Series(dtype=str)) == "enterprise"
-    approved_sum = float(amt.sum()) if len(a) else 0.0
-    return {
-        "n_awards": int(len(a)),
-        "n_applications": int(
-            (pd.to_numeric(awards.get("batch_year"), errors="coerce") == year).sum()
+def _compliance(ds, year, targets, scorecard, as_of) -> ComplianceFacts:
+    """Failed review checks of the award-compliance indicator + violations."""
+    out = ComplianceFacts()
+    cl, tl = category_labels(), town_labels(ds)
+    aw = table(ds, "awards")
+    meas = getattr(scorecard, "measurements", {}) or {}
+    for ind in getattr(targets, "indicators", []):
+        if ind.measure.method != "award_compliance" or ind.id not in meas:
+            continue
+        checks = [
+            c if isinstance(c, dict) else {"column": c}
+            for c in ind.measure.params.get("checks", [])
+        ]
+        out.checks += check_findings(
+            scorecard.drilldown(ind.id),
+            checks,
+            aw,
+            indicator=ind.id,
+            category_labels=cl,
+            town_labels=tl,
         )
-        if len(awards)
-        else 0,
-        "n_firms": int(a.loc[ent, "firm_id"].nunique()) if len(a) else 0,
-        "n_providers": int(a["provider_id"].nunique()) if "provider_id" in a else 0,
-        "approved": approved_sum,
-        "disbursed": float(disb.sum()) if len(a) else 0.0,
-        "investment": float(inv.sum()) if len(a) else 0.0,
-        "leverage": float(inv.sum() / approved_sum) if approved_sum > 0 else None,
-    }
-
-
-def _caps(awards: pd.DataFrame, year: int) -> dict[str, Any]:
-    a = approved(awards, year)
-    if a.empty or "cap_amount" not in a:
-        return {"n_violations": 0}
-    over = (
-        pd.to_numeric(a["approved_amount"], errors="coerce")
-        > pd.to_numeric(a["cap_amount"], errors="coerce") + 1e-9
+    out.violations = violations(
+        table(ds, "complaints_audit")
+        if "complaints_audit" in (getattr(ds, "tables", {}) or {})
+        else None,
+        aw,
+        year=year,
+        as_of=pd.Timestamp(as_of),
+        category_labels=cl,
     )
-    return {"n_violations": int(over.fillna(False).sum())}
+    order = {c: i for i, c in enumerate(targets.policies.report.severity)}
+    out.checks.sort(key=lambda c: (order.get(c.code, len(order)), -c.n))
+    return out
+
+
+def _previous(previous: Any, targets: Any) -> PreviousFacts | None:
+    if previous is None or previous is False:
+        return None
+    total = _num(getattr(previous, "total", None))
+    if total is None:
+        return None
+    from jdeval.indicators import formulas as F
+
+    fr = previous.to_frame()
+    na = fr.loc[fr["tier"] == F.NOT_APPLICABLE, "level3"].astype(str).tolist()
+    return PreviousFacts(
+        year=int(previous.year),
+        total=total,
+        grade=targets.grade_for(total),
+        not_applicable=na,
+    )
+
+
+def as_of_date(
+    scorecard: Any, targets: Any, as_of: Any, year: int
+) -> tuple[_dt.date, str]:
+    """The reference date (评价基准日) and how it was set.
+
+    Precedence: the ``as_of`` argument (``--as-of``), then ``policies.eval_date``
+    of the targets, then the scorecard's evaluation date (the data's as-of rule of
+    the targets file).
+    """
+    if as_of is not None:
+        return pd.Timestamp(as_of).date(), "按评价参数指定"
+    ed = getattr(getattr(targets, "policies", None), "eval_date", None)
+    if ed is not None:
+        return pd.Timestamp(ed).date(), "按指标设置文件指定"
+    ctx = getattr(scorecard, "context", None)
+    if ctx is not None and getattr(ctx, "eval_date", None) is not None:
+        return pd.Timestamp(
+            ctx.eval_date
+        ).date(), "取数据截止日，即台账中最晚的核定或拨付日期"
+    return _dt.date(year, 12, 31), "取评价年度末"
+
+
+def _grade(
+    total, targets, compliance: ComplianceFacts
+) -> tuple[str | None, str | None, bool, str]:
+    """(scored grade, final grade, capped?, the cap rule in words)."""
+    if total is None:
+        return None, None, False, ""
+    scored = targets.grade_for(total)
+    cap = targets.policies.report.grade_cap
+    types = "、".join(cap.event_types)
+    if not cap.enabled:
+        return (
+            scored,
+            scored,
+            False,
+            f"本次评价未启用“查实{types}事项时等级封顶”规则，等级按得分确定。",
+        )
+    rule = f"按评价规则，当年查实{types}事项时，评价等级最高为“{cap.max_grade}”。"
+    ranks = [b.grade for b in targets.policies.grade_bands]  # best first
+    hit = any(v.event_type in cap.event_types for v in compliance.violations)
+    if (
+        hit
+        and cap.max_grade in ranks
+        and ranks.index(scored) < ranks.index(cap.max_grade)
+    ):
+        return scored, cap.max_grade, True, rule
+    return scored, scored, False, rule
 
 
 def collect(
     ds: Any,
     *,
     year: int,
+    targets: Any,
     scorecard: Any = None,
     survey: Any = None,
     effects: Any = None,
-    previous: Mapping[str, Any] | None = None,
+    previous: Any = None,
     audience: str = "reviewer",
     scheme: str = "A",
-    params: Mapping[str, Any] | None = None,
-    meta: Mapping[str, Any] | None = None,
+    as_of: Any = None,
     min_firms: int = 3,
-    total: float | None = None,
-) -> dict[str, Any]:
-    """Collect every fact the report's templates and narrative rules use.
+) -> Facts:
+    """Compute every fact of the report once.
 
     Parameters
     ----------
     ds
-        The :class:`jdeval.data.Dataset` (or None for tests driven by results only).
+        The :class:`jdeval.data.Dataset`.
     year
         Evaluation (batch) year.
-    scorecard
-        A Scorecard (``.to_frame()``, ``.total``, ``.grade``) or a DataFrame with
-        its columns.
-    survey, effects
-        ``SurveyResult`` and ``PolicyEffects`` (or None if unavailable).
+    targets
+        The loaded :class:`jdeval.indicators.Targets` (the rules).
+    scorecard, survey, effects
+        ``Scorecard``, ``SurveyResult``, ``PolicyEffects`` (``None`` when absent).
     previous
-        ``{"year", "total", "grade"}`` of the previous batch year, if computed.
-    params
-        Narrative thresholds (``low_coverage_ratio``, ``late_payment_days``,
-        ``alpha``).
-    meta
-        Declaration meta (policy name, department …).
-    total
-        Overall score, when ``scorecard`` is a bare frame (default: its ``.total``
-        or the sum of scores).
-
-    Returns
-    -------
-    dict
-        See the module docstring for the keys.
+        The previous year's ``Scorecard`` under the same scheme and targets.
+    as_of
+        The reference date (评价基准日); default per :func:`as_of_date`.
     """
-    params = dict(params or {})
-    meta = dict(meta or {})
-    frame = scorecard.to_frame() if hasattr(scorecard, "to_frame") else scorecard
-    inds = indicator_facts(frame)
-    if total is None and scorecard is not None:
-        total = _num(getattr(scorecard, "total", None))
-    if total is None and inds:
-        total = float(np.nansum([i.get("score") or 0.0 for i in inds]))
-    awards = _table(ds, "awards")
-    findings = list(getattr(ds, "findings", []) or [])
-    by_code: dict[str, int] = {}
-    for f in findings:
-        by_code[f.code] = by_code.get(f.code, 0) + 1
-    return {
-        "year": int(year),
-        "policy": meta.get("policy", "推进制造业智能化改造和数字化转型"),
-        "department": meta.get("department", "上海市嘉定区经济委员会"),
-        "scheme": scheme,
-        "audience": audience,
-        "synthetic": bool(getattr(ds, "truth", None)),
-        "total": total,
-        "grade": formats.grade(total) if total is not None else None,
-        "grade_en": formats.grade_en(total) if total is not None else None,
-        "indicators": inds,
-        "missed": [
-            i
-            for i in inds
-            if i.get("score_rate") is not None
-            and i["score_rate"] < 0.9999
-            and (i.get("weight") or 0) > 0
-        ],
-        "over": [i for i in inds if "over_target" in i["flags"]],
-        "payment": payment_facts(
-            awards, year, late_days=int(params.get("late_payment_days", 180))
-        ),
-        "coverage": coverage_facts(
+    pol = targets.policies
+    rep = pol.report
+    ref, basis = as_of_date(scorecard, targets, as_of, year)
+    statuses = list(pol.approved_statuses)
+    ever = statuses
+    for ind in targets.indicators:
+        st = (
+            ind.measure.params.get("statuses")
+            if ind.measure.method == "award_compliance"
+            else None
+        )
+        if st:
+            ever = list(dict.fromkeys([*statuses, *st]))
+    aw = _awards(table(ds, "awards"), year, statuses, ever)
+    inds = _indicators(scorecard, targets)
+    total = _num(getattr(scorecard, "total", None)) if scorecard is not None else None
+    comp = (
+        _compliance(ds, year, targets, scorecard, ref)
+        if scorecard is not None
+        else ComplianceFacts()
+    )
+    scored, final, capped, cap_rule = _grade(total, targets, comp)
+    meta = targets.meta
+    return Facts(
+        year=int(year),
+        policy=meta.policy,
+        department=meta.department,
+        scheme=scheme,
+        audience=audience,
+        synthetic=bool(getattr(ds, "truth", None)),
+        as_of=ref,
+        as_of_basis=basis,
+        total=total,
+        grade_scored=scored,
+        grade=final,
+        grade_cap_rule=cap_rule,
+        grade_capped=capped,
+        indicators=inds,
+        awards=aw,
+        population=_population(
             ds,
             year,
-            low_ratio=float(params.get("low_coverage_ratio", 0.5)),
+            statuses,
+            low_ratio=rep.low_coverage_ratio,
             min_firms=min_firms,
             audience=audience,
         ),
-        "caps": _caps(awards, year),
-        "funds": _funds(awards, year),
-        "budget": _budget(ds, year),
-        "survey": survey_facts(survey),
-        "effects": effects_facts(effects, alpha=float(params.get("alpha", 0.05))),
-        "findings": {"n": len(findings), "by_code": by_code},
-        "previous": dict(previous) if previous else None,
-    }
+        budget=_budget(ds, year, targets, scheme, scorecard, aw),
+        payment=_payment(ds, year, statuses, lmax=pol.deadline_lmax_days, as_of=ref),
+        survey=_survey(survey),
+        effects=effect_facts(effects, rep.evidence),
+        dose=dose_fact(effects),
+        design=design_fact(effects),
+        compliance=comp,
+        plan_targets=plan_targets(scorecard, targets, table(ds, "firm_year")),
+        n_data_findings=len(getattr(ds, "findings", []) or []),
+        previous=_previous(previous, targets),
+        theta_over=float(pol.theta_over),
+        params={
+            "low_coverage_ratio": rep.low_coverage_ratio,
+            "late_payment_share": rep.late_payment_share,
+            "min_response_rate": rep.min_response_rate,
+            "lmax_days": pol.deadline_lmax_days,
+            "alpha": rep.evidence.alpha,
+        },
+        warnings=[zh_text(w.message_zh) for w in getattr(scorecard, "warnings", [])],
+    )
+
+
+def numbers_in(text: str) -> list[str]:
+    """Every number written in ``text`` (for consistency checks)."""
+    return re.findall(r"\d[\d,]*\.?\d*", text)

@@ -1,23 +1,21 @@
-"""Chinese number, date, score and grade formatting for report text and tables.
+"""Chinese number, date and score formatting for report text and tables.
 
 All formatters accept missing values (``None``, ``NaN``, ``pd.NA``, ``NaT``) and
-return :data:`MISSING` for them, so tables never show ``nan``.
+return :data:`MISSING` for them, so tables never show ``nan``.  Grades are not
+formatted here: ``Targets.grade_for`` is the one place a score becomes a grade.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import math
+import re
 from typing import Any
 
 import pandas as pd
 
 __all__ = [
-    "GRADES",
     "MISSING",
     "date_zh",
-    "grade",
-    "grade_en",
     "integer",
     "is_missing",
     "number",
@@ -25,18 +23,14 @@ __all__ = [
     "ratio",
     "score",
     "wan",
+    "p_text",
+    "pvalue",
+    "target_text",
+    "kpi_target_text",
     "yuan_to_wan",
 ]
 
 MISSING = "—"
-
-#: Grade bands of 财预〔2020〕10号: lower bounds inclusive (domain spec §3.1).
-GRADES: tuple[tuple[float, str, str], ...] = (
-    (90.0, "优", "Excellent"),
-    (80.0, "良", "Good"),
-    (60.0, "中", "Fair"),
-    (-math.inf, "差", "Poor"),
-)
 
 
 def is_missing(x: Any) -> bool:
@@ -148,29 +142,36 @@ def date_zh(x: Any) -> str:
     return f"{x.year}年{x.month}月{x.day}日"
 
 
-def _band(total: Any) -> tuple[str, str] | None:
-    if is_missing(total):
-        return None
-    t = round(float(total), 2)
-    for lower, zh, en in GRADES:
-        if t >= lower:
-            return zh, en
-    return None  # pragma: no cover - the last band is -inf
+def target_text(raw: Any) -> str:
+    """A declared 指标值 as the report prints it (``≥60.00家``, ``＝50.00万元``).
 
-
-def grade(total: Any) -> str:
-    """Grade 优/良/中/差 from a total score (rounded to 2 decimals first).
-
-    Examples
-    --------
-    >>> grade(89.996), grade(89.994), grade(60), grade(59.99)
-    ('优', '良', '中', '差')
+    The rule lives in :func:`jdeval.indicators.display.target_zh` (the scorecard's
+    deviation text uses it too).
     """
-    b = _band(total)
-    return MISSING if b is None else b[0]
+    from jdeval.indicators.display import target_zh
+
+    return target_zh(raw)
 
 
-def grade_en(total: Any) -> str:
-    """English grade name (Excellent/Good/Fair/Poor) of a total score."""
-    b = _band(total)
-    return MISSING if b is None else b[1]
+def kpi_target_text(raw: Any) -> str:
+    """A supplementary KPI's target as printed: ``>=80% (2025); 重点区域 >=90%`` →
+    ``2025年≥80%；重点区域≥90%`` (no ASCII operators, brackets or semicolons)."""
+    if isinstance(raw, str):
+        raw = re.sub(r"^(.*?)\s*\((\d{4})\)", r"\2年\1", raw.strip())
+        raw = raw.replace("; ", "；").replace(";", "；")
+        raw = re.sub(r"\s*>=\s*", "≥", raw)
+        raw = re.sub(r"\s*<=\s*", "≤", raw)
+    return target_text(raw)
+
+
+def pvalue(p: Any) -> str:
+    """A p-value with three decimals; below 0.001 as ``<0.001`` (never ``0.000``)."""
+    if is_missing(p):
+        return MISSING
+    return "<0.001" if float(p) < 0.0005 else f"{float(p):.3f}"
+
+
+def p_text(p: Any) -> str:
+    """``p=0.035`` or ``p<0.001`` for running text."""
+    v = pvalue(p)
+    return f"p{v}" if v.startswith("<") else f"p={v}"

@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
 from jdeval.errors import ConfigError, ProblemList
+from jdeval.indicators.yamlsource import LineMap, load_yaml
 from jdeval.report.textenv import rule_env, tidy
 
 __all__ = [
@@ -50,13 +50,13 @@ __all__ = [
 ]
 
 DEFAULT_RULES = Path(__file__).parent / "rules" / "narrative.yaml"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _RULE_KEYS = {
     "id",
     "title",
     "foreach",
     "when",
+    "severity",
     "priority",
     "problem",
     "cause",
@@ -72,13 +72,18 @@ _OVERRIDE_KEYS = {
     "experience",
     "other_matters",
     "sections",
+    "cover",  # read by jdeval.report.cover
 }
 _TEXT_FIELDS = ("title", "problem", "cause", "recommendation", "text")
 
 
 @dataclass
 class Finding:
-    """One problem with its cause and recommendation (五（二） and 六)."""
+    """One problem with its cause and recommendation (五（二） and 六).
+
+    ``severity`` is the finding's class in ``policies.report.severity`` of the
+    targets file; findings are ordered by that list (most severe first).
+    """
 
     rule_id: str
     title: str
@@ -87,6 +92,7 @@ class Finding:
     recommendation: str
     priority: float = 0.0
     source: str = "rule"  # rule | override
+    severity: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -119,68 +125,42 @@ class RuleSet:
     lines: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-def _line_map(text: str) -> dict[tuple[str, str], int]:
-    """Line of each ``id:`` inside the ``rules`` / ``experience`` lists."""
+def _line_map(data: Mapping, lines: LineMap) -> dict[tuple[str, str], int]:
+    """Line of each item with an ``id`` inside the ``rules`` / ``experience`` lists."""
     out: dict[tuple[str, str], int] = {}
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return out
-    if not isinstance(root, yaml.MappingNode):
-        return out
-    for k, v in root.value:
-        if isinstance(v, yaml.SequenceNode):
-            for item in v.value:
-                if isinstance(item, yaml.MappingNode):
-                    for kk, vv in item.value:
-                        if kk.value == "id" and isinstance(vv, yaml.ScalarNode):
-                            out[(k.value, vv.value)] = item.start_mark.line + 1
+    for kind, seq in data.items():
+        if not isinstance(seq, list):
+            continue
+        for i, item in enumerate(seq):
+            if isinstance(item, dict) and "id" in item:
+                line = lines.line(kind, i)
+                if line is not None:
+                    out[(str(kind), str(item["id"]))] = line
     return out
 
 
-def _read_yaml(path: Path, probs: ProblemList) -> tuple[dict, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        probs.error(
-            "narrative_file",
-            f"找不到文件：{path}",
-            f"file not found: {path}",
-            file=str(path),
-        )
-        return {}, ""
-    except UnicodeDecodeError as e:
-        probs.error(
-            "narrative_encoding",
-            "文件须为 UTF-8 编码。",
-            "the file must be UTF-8 encoded.",
-            file=str(path),
-            value=str(e),
-        )
-        return {}, ""
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        probs.error(
-            "narrative_yaml",
-            f"YAML 格式错误：{e}",
-            f"YAML syntax error: {e}",
-            file=str(path),
-            row=None if mark is None else mark.line + 1,
-        )
-        return {}, text
+def _read_yaml(path: Path, what_zh: str, what_en: str) -> tuple[dict, dict]:
+    """The file's top-level mapping and the line of every rule id.
+
+    Read by :func:`jdeval.indicators.yamlsource.load_yaml` (size and alias
+    limits, UTF-8/UTF-16/GBK decoding); any failure raises a located
+    :class:`~jdeval.errors.ConfigError`.
+    """
+    data, lines = load_yaml(path, what_zh=what_zh, what_en=what_en)
     if data is None:
-        return {}, text
+        return {}, {}
     if not isinstance(data, dict):
+        probs = ProblemList()
         probs.error(
             "narrative_shape",
             "文件顶层须为键值映射。",
             "the top level must be a mapping.",
             file=str(path),
         )
-        return {}, text
-    return data, text
+        probs.raise_if_errors(
+            ConfigError, f"{what_zh}格式有误 / the {what_en} is malformed"
+        )
+    return data, _line_map(data, lines)
 
 
 def _check_templates(
@@ -227,8 +207,7 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
     """
     path = Path(path) if path else DEFAULT_RULES
     probs = ProblemList()
-    data, text = _read_yaml(path, probs)
-    lines = _line_map(text)
+    data, lines = _read_yaml(path, "叙述规则", "narrative rules")
     rules = data.get("rules") or []
     exp = data.get("experience") or []
     for kind, items, keys, required in (
@@ -298,8 +277,7 @@ def load_overrides(path: str | Path, base: RuleSet | None = None) -> RuleSet:
     base = base or load_rules()
     path = Path(path)
     probs = ProblemList()
-    data, text = _read_yaml(path, probs)
-    lines = _line_map(text)
+    data, lines = _read_yaml(path, "叙述覆盖", "narrative overrides")
     for k in set(data) - _OVERRIDE_KEYS:
         probs.error(
             "override_key",
@@ -405,13 +383,35 @@ def load_overrides(path: str | Path, base: RuleSet | None = None) -> RuleSet:
     return RuleSet(params, rules, exp, base.file, base.lines)
 
 
-def _items(facts: Mapping, rule: Mapping) -> list[Any]:
+def _items(ctx: Mapping, rule: Mapping) -> list[Any]:
+    """The list a ``foreach`` names (a dotted path into the facts)."""
     if "foreach" not in rule:
         return [None]
-    seq = facts.get(rule["foreach"])
+    head, *rest = str(rule["foreach"]).split(".")
+    seq = ctx.get(head)
+    for part in rest:
+        seq = None if seq is None else getattr(seq, part, None)
     if seq is None:
         return []
     return list(seq)
+
+
+def _merge(found: list[Finding]) -> list[Finding]:
+    """Merge findings with identical titles (one problem, one heading)."""
+    out: dict[str, Finding] = {}
+    for f in found:
+        key = f.title.strip()
+        if key in out:
+            m = out[key]
+            if f.problem and f.problem not in m.problem:
+                m.problem += f.problem
+            if f.cause and f.cause not in m.cause:
+                m.cause += f.cause
+            if f.recommendation and f.recommendation not in m.recommendation:
+                m.recommendation += f.recommendation
+        else:
+            out[key] = f
+    return list(out.values())
 
 
 def _render(env, src: Any, ctx: Mapping) -> str:
@@ -421,22 +421,25 @@ def _render(env, src: Any, ctx: Mapping) -> str:
 
 
 def derive(
-    facts: Mapping[str, Any],
+    facts: Any,
     *,
     rules: RuleSet | str | Path | None = None,
     overrides: str | Path | None = None,
+    severity: list[str] | None = None,
 ) -> Narrative:
     """Apply the narrative rules to computed facts.
 
     Parameters
     ----------
     facts
-        Facts from :func:`jdeval.report.facts.collect` (or a hand-made dict with
-        the same keys).
+        :class:`jdeval.report.facts.Facts` (or a mapping with the same keys).
     rules
         A :class:`RuleSet`, a rules file, or None for the built-in rules.
     overrides
         Optional evaluator overrides file applied on top of ``rules``.
+    severity
+        Order of the severity classes (``policies.report.severity`` of the
+        targets); default: ``facts``' targets order is not known, rule order.
 
     Returns
     -------
@@ -452,8 +455,13 @@ def derive(
     if overrides is not None:
         rs = load_overrides(overrides, rs)
     env = rule_env()
-    params = {k: v for k, v in rs.params.items() if not k.startswith("_")}
-    base_ctx = {**facts, "params": params}
+    # thresholds from the targets file (Facts.params), then the rules' own params
+    params = {
+        **dict(getattr(facts, "params", None) or {}),
+        **{k: v for k, v in rs.params.items() if not k.startswith("_")},
+    }
+    fctx = facts.context() if hasattr(facts, "context") else dict(facts)
+    base_ctx = {**fctx, "params": params}
     probs = ProblemList()
     out = Narrative(params=params)
 
@@ -470,11 +478,17 @@ def derive(
         line = lines.get((kind, str(rule.get("id"))))
         try:
             cond = env.compile_expression(str(rule["when"]), undefined_to_none=False)
-            for it in _items(facts, rule):
+            for it in _items(base_ctx, rule):
                 ctx = {**base_ctx, "it": it}
                 if cond(**ctx):
                     res.append({f: _render(env, rule.get(f), ctx) for f in fields})
-        except (jinja2.TemplateError, TypeError, ValueError, KeyError) as e:
+        except (
+            jinja2.TemplateError,
+            TypeError,
+            ValueError,
+            KeyError,
+            AttributeError,
+        ) as e:
             probs.error(
                 "narrative_eval",
                 f"规则 {rule.get('id')} 无法计算：{e}",
@@ -497,6 +511,7 @@ def derive(
                     txt["recommendation"],
                     float(r.get("priority", 0)),
                     r.get("_source", "rule"),
+                    str(r.get("severity", "")),
                 )
             )
     for i, p in enumerate(rs.params.get("_fixed", [])):
@@ -509,12 +524,24 @@ def derive(
                 _render(env, p["recommendation"], base_ctx),
                 float(p.get("priority", 55)),
                 "override",
+                str(p.get("severity", "")),
             )
         )
-    # stable: priority desc, then rule order
-    out.problems = [
-        f for _, f in sorted(enumerate(found), key=lambda t: (-t[1].priority, t[0]))
-    ]
+    order = {c: i for i, c in enumerate(severity or [])}
+    # stable: severity class (targets order), then priority desc, then rule order
+    out.problems = _merge(
+        [
+            f
+            for _, f in sorted(
+                enumerate(found),
+                key=lambda t: (
+                    order.get(t[1].severity, len(order)),
+                    -t[1].priority,
+                    t[0],
+                ),
+            )
+        ]
+    )
     for e in rs.experience:
         out.experience += [t["text"] for t in run(e, "experience", ("text",))]
     out.experience += [

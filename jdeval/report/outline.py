@@ -1,8 +1,9 @@
-"""Build the report's sections (domain-spec §5 outline) from facts and results.
+"""Build the report's sections (domain-spec §5 outline) from the facts and results.
 
 Each ``_chN`` function returns the sections of one chapter.  Wording comes from the
-Jinja2 templates in ``templates/zh`` (and ``templates/en`` for the summary); tables
-of aggregates about firms pass through :func:`jdeval.report.disclosure.protect`.
+Jinja2 templates in ``templates/zh``; numbers come from the typed
+:class:`~jdeval.report.facts.Facts`; tables of aggregates about firms pass through
+:func:`jdeval.report.disclosure.protect`.  The reviewer edition is Chinese only.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from jdeval.report import charts, disclosure, formats
+from jdeval.report import charts, disclosure, evidence, formats, selfeval
 from jdeval.report import facts as factsmod
 from jdeval.report.document import Figure, Paragraph, Section, Table
+from jdeval.report.facts import Facts
 from jdeval.report.narrative import Narrative
 from jdeval.report.textenv import paragraphs, text_env
 
-__all__ = ["OUTLINE", "Inputs", "build_sections"]
+__all__ = ["OUTLINE", "Inputs", "build_sections", "render", "score_rows"]
 
 #: (key, heading, level) of every section, in order (domain-spec §5).
 OUTLINE: tuple[tuple[str, str, int], ...] = (
@@ -52,99 +54,62 @@ OUTLINE: tuple[tuple[str, str, int], ...] = (
     ("annex4", "附件4 问卷及统计结果", 0),
     ("annex5", "附件5 受益企业清单（脱敏）", 0),
     ("annex6", "附件6 街镇及行业分布表", 0),
+    ("annex7", "附件7 项目支出绩效自评表", 0),
 )
 
-_EN_TITLES = {
-    "coverage_target_missed": "number of enterprises covered below target",
-    "missed_target": "an indicator not fully achieved",
-    "late_payment_tail": "a tail of slow subsidy payments",
-    "low_town_coverage": "low coverage in some towns",
-    "insignificant_effect": "an effect not statistically significant",
-    "low_survey_response": "survey sample not representative enough",
-    "cap_violations": "awards above the subsidy standard",
-    "over_target": "targets set too low (large over-achievement)",
-    "low_satisfaction": "satisfaction below target",
-}
-
-_DIRECTION_RULE = {
-    "positive": "正向指标：得分＝分值×min(1, 实际值/指标值)；超过指标值30%以上标记并说明。",
-    "negative": "反向指标：实际值≤指标值得满分，否则得分＝分值×指标值/实际值。",
-    "cap": "补贴标准（单位成本）：得分＝分值×核定金额不超过标准的项目占比。",
-    "exact": "定额指标：得分＝分值×max(0, 1−|实际−指标|/指标)。",
-    "deadline": "时限指标：得分＝分值×按期（或在途未超180天）拨付项目占比。",
-    "trend_up": "增长类指标：较上年增长得满分；变化在−5%至0之间得70%；下降超过5%得40%。",
-    "qualitative": "定性指标：按证据清单逐项评定（达成1、部分0.5、未达成0），"
-    "得分＝分值×加权完成度；≥80%为达成，60%—80%为部分达成。",
-}
-#: Short category names for wide cross tables.
-_SHORT_CATEGORY = {
-    "DIAG": "诊断评估",
-    "SF_DISTRICT": "区级智能工厂",
-    "SF_CITY_DEMO": "市示范智能工厂",
-    "PROVIDER": "服务商",
-    "LOAN_INTEREST": "贷款贴息",
-    "ID_RESOLUTION": "标识解析",
-    "IIP_PLATFORM": "互联网平台",
-    "SCENE": "场景标杆",
-}
-_LEVEL1_ORDER = [
-    "决策",
-    "决策指标",
-    "过程",
-    "过程指标",
-    "预算执行率",
-    "成本",
-    "成本指标",
-    "产出",
-    "产出指标",
-    "效益",
-    "效益指标",
-    "满意度",
-    "满意度指标",
-]
-#: 一级指标 names (both schemes' spellings) analysed in each part of chapter 四.
-_GROUPS = {
-    "decision": {"决策", "决策指标"},
-    "process": {"过程", "过程指标", "预算执行率"},
-    "output": {"成本", "成本指标", "产出", "产出指标"},
-    "benefit": {"效益", "效益指标", "满意度", "满意度指标"},
-}
+#: Chapter 四 part of each 二级/一级 group: the scheme's level-1 names are matched
+#: by the group the targets file gives the indicator (measure families).
+_PARTS = ("decision", "process", "output", "benefit")
 
 
 @dataclass
 class Inputs:
-    """Everything the outline needs (results may be ``None`` when unavailable)."""
+    """Everything the outline needs."""
 
     year: int
     audience: str
-    facts: dict[str, Any]
+    facts: Facts
     narrative: Narrative
+    targets: Any
     ds: Any = None
     scorecard: Any = None
     scorecard_frame: pd.DataFrame | None = None
     survey: Any = None
     effects: Any = None
-    previous_frame: pd.DataFrame | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    previous: Any = None
+    meta: Any = None
     cover: dict[str, str] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
     min_firms: int = 3
     dominance: float = 0.85
 
     def ctx(self, **extra: Any) -> dict[str, Any]:
-        m = self.meta
-        period = f"{_ym(m.get('period_start', '2023-08'))}至{_ym(m.get('period_end', '2025-12'))}"
+        m = self.targets.meta
+        period = m.period
         return {
-            **self.facts,
-            "meta": _Meta(m),
+            **self.facts.context(),
+            "meta": m,
+            "declaration": self.meta,
+            "policies": self.targets.policies,
+            "scheme_zh": _scheme_zh(self.targets, self.facts.scheme),
             "cover": self.cover,
-            "policy_period": period,
-            "policy_period_en": f"{_ym_en(m.get('period_start', '2023-08'))} to "
-            f"{_ym_en(m.get('period_end', '2025-12'))}",
+            "policy_period": f"{_ym(period.start)}至{_ym(period.end)}"
+            if period
+            else "",
             "unavailable": self.unavailable,
             "top": self.narrative.top(3),
+            "min_firms": self.min_firms,
+            "problems": self.narrative.problems,
+            "level1": level1_rows(self.scorecard_frame),
             **extra,
         }
+
+
+def _scheme_zh(targets: Any, scheme: str) -> str:
+    s = (getattr(targets, "schemes", {}) or {}).get(scheme)
+    return (
+        getattr(s, "zh", None) or (s.get("zh") if isinstance(s, Mapping) else "") or ""
+    )
 
 
 def _ym(text: Any) -> str:
@@ -156,164 +121,180 @@ def _ym(text: Any) -> str:
         return str(text)
 
 
-def _ym_en(text: Any) -> str:
-    """``2023-08`` → ``August 2023``."""
-    import calendar
-
-    try:
-        y, m = str(text).split("-")[:2]
-        return f"{calendar.month_name[int(m)]} {int(y)}"
-    except (ValueError, IndexError):
-        return str(text)
-
-
-class _Meta(dict):
-    """Declaration meta where a missing key reads as ``""`` in templates."""
-
-    def __getattr__(self, k: str) -> Any:
-        return self.get(k) or ""
-
-
-def _render(name: str, ctx: Mapping[str, Any]) -> list[str]:
+def render(name: str, ctx: Mapping[str, Any]) -> list[str]:
+    """Render a wording template to tidy paragraphs."""
     return paragraphs(text_env().get_template(name).render(**ctx))
 
 
 def _fig(fig, caption: str, key: str, note: str = "") -> Figure:
-    return Figure.from_matplotlib(fig, caption, key=key, note=note)
+    # drawn once per Basis: see charts.keep_figures (jdeval.report.assemble)
+    return charts.rendered(fig, caption, key=key, note=note)
 
 
 def _protected_table(pt: disclosure.ProtectedTable, caption: str, key: str) -> Table:
     return Table(caption, pt.frame, footnote=pt.footnote, key=key, index=True, data=pt)
 
 
-# ----------------------------------------------------------------- scorecard views
-def _score_display(frame: pd.DataFrame) -> pd.DataFrame:
-    """The score table (三 and 附件1): one row per 三级指标 plus the total."""
-    cols = {
-        "level1": "一级指标",
-        "level2": "二级指标",
-        "level3": "三级指标",
-        "target_raw": "年度指标值",
-        "actual_display": "实际完成值",
-        "weight": "分值",
-        "score": "得分",
-        "score_rate": "得分率",
-        "tier": "评定",
-    }
-    f = frame.copy()
-    for c in cols:
-        if c not in f:
-            f[c] = ""
-    wcol = _weight_col(f)
-    out = pd.DataFrame(
-        {
-            "一级指标": f["level1"].astype(str),
-            "二级指标": f["level2"].astype(str),
-            "三级指标": f["level3"].astype(str),
-            "年度指标值": f["target_raw"].astype(str),
-            "实际完成值": f["actual_display"].map(
-                lambda v: "" if formats.is_missing(v) else str(v)
-            ),
-            "分值": f[wcol].map(formats.score),
-            "得分": f["score"].map(formats.score),
-            "得分率": f["score_rate"].map(lambda v: formats.percent(v, 1)),
-            "评定": f["tier"].map(lambda v: "" if formats.is_missing(v) else str(v)),
-        }
+def _unique_total_note(a: pd.DataFrame, by: str, footnote: str) -> str:
+    """Say why 受益单位数 rows add to more than their 合计 (a unit in two rows).
+
+    The row sum itself is not printed: with suppressed rows it would reveal them.
+    """
+    b = a["beneficiary"]
+    if a.groupby(by)["beneficiary"].nunique().sum() <= b.nunique():
+        return footnote
+    note = (
+        "受益单位数的合计按不重复单位计：同一单位获多个类别支持的，"
+        "在各类别分别计数、在合计中只计一次，故各行之和大于合计。"
     )
-    total_w = pd.to_numeric(f[wcol], errors="coerce").sum()
-    total_s = pd.to_numeric(f["score"], errors="coerce").sum()
-    row = {c: "" for c in out.columns}
-    row.update(
+    return f"{footnote}{note}" if footnote else f"注：{note}"
+
+
+def _text(v: Any) -> str:
+    return "" if formats.is_missing(v) else factsmod.zh_text(v)
+
+
+# ----------------------------------------------------------------- scorecard views
+def level1_rows(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """一级指标 subtotals in the frame's order: points, score, rate.
+
+    Scores are summed unrounded and rounded once for display (the 尾差 note of
+    :func:`score_rows` explains a difference to the sum of shown components).
+    """
+    if frame is None or frame.empty:
+        return []
+    out = []
+    for name, g in frame.groupby("level1", sort=False):
+        w = float(pd.to_numeric(g["weight"], errors="coerce").sum())
+        s = float(pd.to_numeric(g["score"], errors="coerce").sum())
+        out.append(
+            {"name": name, "weight": w, "score": s, "rate": s / w if w else None}
+        )
+    return out
+
+
+def score_rows(
+    frame: pd.DataFrame, total: float, grade: str
+) -> tuple[pd.DataFrame, str]:
+    """The score table (三 and 附件1): 三级 rows, 一级 小计 rows and 合计.
+
+    Returns the display frame and the footing note: when the shown components do
+    not add up to a shown subtotal or total (rounding), the standard 尾差 note
+    with the differences, computed from the shown numbers.
+    """
+    rows, gaps = [], []
+    for lv in level1_rows(frame):
+        g = frame.loc[frame["level1"] == lv["name"]]
+        shown = [round(float(s), 2) for s in g["score"]]
+        for r, s in zip(g.to_dict("records"), shown):
+            rows.append(
+                {
+                    "一级指标": str(r["level1"]),
+                    "二级指标": str(r["level2"]),
+                    "三级指标": str(r["level3"]),
+                    "年度指标值": formats.target_text(_text(r["target_raw"])),
+                    "实际完成值": _text(r["actual_display"]),
+                    "分值": formats.score(r["weight"]),
+                    "得分": formats.score(s),
+                    "得分率": formats.percent(r["score_rate"], 1),
+                    "评定": _text(r["tier"]),
+                }
+            )
+        sub = round(lv["score"], 2)
+        if abs(sum(shown) - sub) > 0.001:
+            gaps.append((lv["name"], sum(shown), sub))
+        rows.append(
+            {
+                "一级指标": f"{lv['name']}小计",
+                "二级指标": "",
+                "三级指标": "",
+                "年度指标值": "",
+                "实际完成值": "",
+                "分值": formats.score(lv["weight"]),
+                "得分": formats.score(sub),
+                "得分率": formats.percent(lv["rate"], 1),
+                "评定": "",
+            }
+        )
+    subs = [round(lv["score"], 2) for lv in level1_rows(frame)]
+    tot = round(float(total), 2)
+    if abs(sum(subs) - tot) > 0.001:
+        gaps.append(("合计", sum(subs), tot))
+    rows.append(
         {
             "一级指标": "合计",
-            "分值": formats.score(total_w),
-            "得分": formats.score(total_s),
-            "评定": formats.grade(total_s),
+            "二级指标": "",
+            "三级指标": "",
+            "年度指标值": "",
+            "实际完成值": "",
+            "分值": formats.score(
+                pd.to_numeric(frame["weight"], errors="coerce").sum()
+            ),
+            "得分": formats.score(tot),
+            "得分率": "",
+            "评定": grade,
         }
     )
-    return pd.concat([out, pd.DataFrame([row])], ignore_index=True)
+    note = ""
+    if gaps:
+        parts = "；".join(
+            f"{name}：所列分项之和为{formats.score(shown)}分，"
+            f"按未经舍入的得分计算为{formats.score(sub)}分"
+            for name, shown, sub in gaps
+        )
+        note = (
+            "注：表中得分均四舍五入保留两位小数，小计和合计按未经舍入的得分计算后再舍入，"
+            f"与所列分项之和的差异系尾差所致（{parts}）。评价等级按合计得分确定。"
+        )
+    return pd.DataFrame(rows), note
 
 
-def _score_table(year: int, frame: pd.DataFrame, key: str) -> Table:
-    """The 评分表 of ``frame`` (in 三 and again in 附件1), with the N/A footnote."""
+def _score_table(inp: Inputs, key: str) -> Table:
+    fr = inp.scorecard_frame
+    f = inp.facts
+    disp, note = score_rows(fr, f.total, f.grade_scored)
+    na = _redistributed(fr)
+    notes = [n for n in (note, _NA_NOTE if na else "") if n]
     return Table(
-        f"{year}年度绩效评价评分表",
-        _score_display(frame),
+        f"{inp.year}年度绩效评价评分表",
+        disp,
         key=key,
-        data=frame,
-        footnote=_NA_NOTE if _redistributed(frame) else "",
+        data=fr,
+        footnote="\n".join(notes),
     )
-
-
-def _weight_col(frame: pd.DataFrame) -> str:
-    """``weight_effective`` (after N/A redistribution) when the scorecard has it."""
-    return "weight_effective" if "weight_effective" in frame else "weight"
 
 
 def _redistributed(frame: pd.DataFrame) -> bool:
     """Whether N/A weights were redistributed (effective ≠ nominal weights)."""
-    if "weight_effective" in frame:
-        a, b = frame["weight_effective"], frame["weight"]
-    elif "weight_nominal" in frame:
-        a, b = frame["weight"], frame["weight_nominal"]
-    else:
+    if "weight_nominal" not in frame:
         return False
-    a = pd.to_numeric(a, errors="coerce").fillna(0)
-    b = pd.to_numeric(b, errors="coerce").fillna(0)
+    a = pd.to_numeric(frame["weight"], errors="coerce").fillna(0)
+    b = pd.to_numeric(frame["weight_nominal"], errors="coerce").fillna(0)
     return bool(((a - b).abs() > 1e-9).any())
 
 
 _NA_NOTE = (
-    "注：分值为按规则重新分配后的有效分值——本年度不适用的指标，其分值按比例分配至"
-    "同一级指标下的其他三级指标，总分仍为100分。"
+    "注：分值为按规则重新分配后的有效分值——本年度不适用的指标，其分值按指标设置文件的"
+    "不适用处理规则分配至其他指标，总分仍为100分。"
 )
-
-
-def _level1(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    wcol = _weight_col(frame)
-    g = (
-        frame.assign(weight=frame[wcol])
-        .groupby("level1", sort=False)[["weight", "score"]]
-        .sum(min_count=1)
-    )
-    rank = {n: i for i, n in enumerate(_LEVEL1_ORDER)}
-    g = g.iloc[sorted(range(len(g)), key=lambda i: rank.get(g.index[i], 99))]
-    out = []
-    for name, r in g.iterrows():
-        w, s = float(r["weight"] or 0), r["score"]
-        out.append(
-            {
-                "name": name,
-                "weight": w,
-                "score": s,
-                "rate": (float(s) / w) if w and not formats.is_missing(s) else None,
-            }
-        )
-    return out
 
 
 # --------------------------------------------------------------------- chapters
 def _summary(inp: Inputs) -> list[Section]:
     s = Section("summary", "摘要", 0, page_break=False)
-    for p in _render("zh/summary.txt.j2", inp.ctx()):
+    for p in render("zh/summary.txt.j2", inp.ctx()):
         s.add(p)
-    en = _render(
-        "en/summary.txt.j2",
-        inp.ctx(
-            department_en="Jiading District Economic Commission", en_titles=_EN_TITLES
-        ),
-    )
-    s.add(Paragraph("English summary", "lead"))
-    for p in en:
-        s.add(Paragraph(p, "note"))
     return [s]
 
 
 def _preface(inp: Inputs) -> list[Section]:
     s = Section("preface", "前言", 0, page_break=True)
     text = inp.narrative.sections.get("preface")
-    for p in [text] if text else _render("zh/preface.txt.j2", inp.ctx()):
+    for p in [text] if text else render("zh/preface.txt.j2", inp.ctx()):
         s.add(p)
+    # the scorecard's warnings stay visible even when the preface is rewritten
+    for w in inp.facts.warnings:
+        s.add(Paragraph(f"评价提示：{w}", "lead"))
     return [s]
 
 
@@ -321,9 +302,10 @@ def _ch1(inp: Inputs) -> list[Section]:
     f = inp.facts
     ch = Section("ch1", "基本情况", 1, page_break=True)
     s1 = Section("ch1_1", "政策概况", 2)
-    for p in _render("zh/ch1_overview.txt.j2", inp.ctx()):
+    for p in render("zh/ch1_overview.txt.j2", inp.ctx()):
         s1.add(p)
-    a = factsmod.approved(factsmod._table(inp.ds, "awards"), inp.year)
+    statuses = inp.targets.policies.approved_statuses
+    a = factsmod.approved(factsmod.table(inp.ds, "awards"), inp.year, statuses)
     if len(a):
         pt = disclosure.protect(
             a,
@@ -338,28 +320,29 @@ def _ch1(inp: Inputs) -> list[Section]:
             value_label="核定金额（万元）",
         )
         pt.frame.index.name = "支持类别"
-        s1.add(
-            _protected_table(pt, f"{inp.year}年度各支持类别核定项目情况", "categories")
+        table = _protected_table(
+            pt, f"{inp.year}年度各支持类别核定项目情况", "categories"
         )
+        table.footnote = _unique_total_note(a, "category", table.footnote)
+        s1.add(table)
     s2 = Section("ch1_2", "政策绩效目标", 2)
-    inds = f["indicators"]
     reclassified = [
-        i["level3"]
-        for i in inds
-        if i.get("level1_as_printed") and i["level1_as_printed"] != i["level1"]
+        i.level3
+        for i in f.indicators
+        if i.level1_as_printed and i.level1_as_printed != i.level1
     ]
-    for p in _render("zh/ch1_targets.txt.j2", inp.ctx(reclassified=reclassified)):
+    for p in render("zh/ch1_targets.txt.j2", inp.ctx(reclassified=reclassified)):
         s2.add(p)
-    if inds:
+    if f.indicators:
         t = pd.DataFrame(
             [
                 {
-                    "一级指标": i["level1"],
-                    "二级指标": i["level2"],
-                    "三级指标": i["level3"],
-                    "年度指标值": i["target_raw"],
+                    "一级指标": i.level1,
+                    "二级指标": i.level2,
+                    "三级指标": i.level3,
+                    "年度指标值": i.target,
                 }
-                for i in inds
+                for i in f.indicators
             ]
         )
         s2.add(
@@ -370,19 +353,13 @@ def _ch1(inp: Inputs) -> list[Section]:
 
 def _ch2(inp: Inputs) -> list[Section]:
     out = [Section("ch2", "绩效评价工作开展情况", 1, page_break=True)]
-    parts = [
-        ("ch2_1", "purpose"),
-        ("ch2_2", "system"),
-        ("ch2_3", "data"),
-        ("ch2_4", "process"),
-        ("ch2_5", "limits"),
-    ]
-    for (key, part), (_, heading, level) in zip(parts, OUTLINE[6:11]):
+    parts = ["purpose", "system", "data", "process", "limits"]
+    for part, (key, heading, level) in zip(parts, OUTLINE[6:11]):
         s = Section(key, heading, level)
-        for p in _render("zh/ch2.txt.j2", inp.ctx(part=part)):
+        for p in render("zh/ch2.txt.j2", inp.ctx(part=part)):
             s.add(p)
         if part == "system" and inp.scorecard_frame is not None:
-            lv = _level1(inp.scorecard_frame)
+            lv = level1_rows(inp.scorecard_frame)
             t = pd.DataFrame(
                 {
                     "一级指标": [x["name"] for x in lv],
@@ -395,66 +372,107 @@ def _ch2(inp: Inputs) -> list[Section]:
     return out
 
 
+def _previous_table(inp: Inputs) -> Table:
+    """Both years on the same scheme and targets; points, scores and rates."""
+    from jdeval.indicators import formulas as F
+
+    cur = inp.scorecard_frame.set_index("id")
+    old = inp.previous.to_frame().set_index("id")
+    py = inp.facts.previous.year
+    rows = []
+    for i, r in cur.iterrows():
+        o = old.loc[i] if i in old.index else None
+        o_na = o is None or o["tier"] == F.NOT_APPLICABLE
+        c_na = r["tier"] == F.NOT_APPLICABLE
+        rate_o = None if o_na else o["score_rate"]
+        rate_c = None if c_na else r["score_rate"]
+        diff = (
+            "—"
+            if rate_o is None or rate_c is None
+            else f"{round(100 * rate_c, 1) - round(100 * rate_o, 1):+.1f}"
+        )
+        rows.append(
+            {
+                "三级指标": str(r["level3"]),
+                f"{py}年分值": "不适用" if o_na else formats.score(o["weight"]),
+                f"{py}年得分": "不适用" if o_na else formats.score(o["score"]),
+                f"{py}年得分率": "不适用" if o_na else formats.percent(rate_o, 1),
+                f"{inp.year}年分值": "不适用" if c_na else formats.score(r["weight"]),
+                f"{inp.year}年得分": "不适用" if c_na else formats.score(r["score"]),
+                f"{inp.year}年得分率": "不适用" if c_na else formats.percent(rate_c, 1),
+                "得分率变化（百分点）": diff,
+            }
+        )
+    na = inp.facts.previous.not_applicable
+    note = (
+        f"注：{py}年得分按{inp.year}年度的指标体系、权重方案和评分规则重新计算，两年口径一致。"
+        + (
+            f"{py}年“{'”“'.join(na)}”不适用，其分值按规则分配给其他指标，故两年部分指标的分值不同，"
+            "逐项比较以得分率为准。"
+            if na
+            else ""
+        )
+    )
+    return Table(
+        "各指标得分与上年比较（同一口径）",
+        pd.DataFrame(rows),
+        key="score_trend_table",
+        footnote=note,
+    )
+
+
 def _ch3(inp: Inputs) -> list[Section]:
     s = Section("ch3", "综合评价情况及评价结论", 1, page_break=True)
-    fr = inp.scorecard_frame
-    lv = _level1(fr) if fr is not None else []
-    for p in _render("zh/ch3.txt.j2", inp.ctx(level1=lv)):
+    f = inp.facts
+    for p in render("zh/ch3.txt.j2", inp.ctx()):
         s.add(p)
-    if fr is not None:
-        s.add(_score_table(inp.year, fr, "scores"))
-        s.add(
-            _fig(
-                charts.score_by_level(fr, title=None),
-                "各一级指标得分与分值",
-                "score_by_level",
-            )
+    s.add(_score_table(inp, "scores"))
+    s.add(
+        _fig(
+            charts.score_by_level(inp.scorecard_frame, title=None),
+            "各一级指标得分与分值",
+            "score_by_level",
         )
-    prev = inp.facts.get("previous")
-    if prev and prev.get("total") is not None and fr is not None:
+    )
+    if f.previous is not None:
         tr = pd.DataFrame(
             {
-                "year": [prev["year"], inp.year],
-                "score": [prev["total"], inp.facts["total"]],
+                "year": [f.previous.year, inp.year],
+                "score": [round(f.previous.total, 2), round(f.total, 2)],
             }
         )
         s.add(
             _fig(
                 charts.trend(
-                    tr, y="score", ylabel="综合得分", title=None, highlight=inp.year
+                    tr,
+                    y="score",
+                    ylabel="综合得分（分）",
+                    title=None,
+                    highlight=inp.year,
                 ),
-                "综合得分与上年比较",
+                f"综合得分与上年比较（{f.previous.year}年按{inp.year}年度指标体系和评分规则重新计算）",
                 "score_trend",
             )
         )
-        if inp.previous_frame is not None:
-            cur = fr.set_index("id")[["level3", "score"]]
-            old = inp.previous_frame.set_index("id")["score"].rename("prev")
-            j = cur.join(old, how="left")
-            t = pd.DataFrame(
-                {
-                    "三级指标": j["level3"].astype(str),
-                    f"{prev['year']}年得分": j["prev"].map(formats.score),
-                    f"{inp.year}年得分": j["score"].map(formats.score),
-                    "变化": (j["score"] - j["prev"]).map(
-                        lambda v: "—" if formats.is_missing(v) else f"{v:+.2f}"
-                    ),
-                }
-            )
-            s.add(Table("各指标得分与上年比较", t, key="score_trend_table"))
+        s.add(_previous_table(inp))
     return [s]
 
 
-def _indicator_paragraphs(inp: Inputs, level1s: set[str]) -> list[str]:
+def _part_of(level1: str, inp: Inputs) -> str:
+    """Which part of chapter 四 an indicator's 一级指标 belongs to (by the template)."""
+    return render("zh/parts.txt.j2", {"level1": level1})[0]
+
+
+def _indicator_paragraphs(inp: Inputs, part: str) -> list[str]:
     out = []
-    for it in inp.facts["indicators"]:
-        if it["level1"] in level1s:
-            out += _render("zh/indicator.txt.j2", inp.ctx(it=it))
+    for it in inp.facts.indicators:
+        if _part_of(it.level1, inp) == part:
+            out += render("zh/indicator.txt.j2", inp.ctx(it=it))
     return out
 
 
 def _funds_trend(inp: Inputs) -> Figure | None:
-    aw = factsmod._table(inp.ds, "awards")
+    aw = factsmod.table(inp.ds, "awards")
     if aw.empty or "batch_year" not in aw:
         return None
     years = sorted(
@@ -464,63 +482,67 @@ def _funds_trend(inp: Inputs) -> Figure | None:
     )
     if len(years) < 2:
         return None
-    rows = []
-    for y in years:
-        a = factsmod.approved(aw, y)
-        rows.append(
-            {
-                "year": y,
-                "amount": float(
-                    pd.to_numeric(a["approved_amount"], errors="coerce").sum()
-                ),
-                "n": int(len(a)),
-            }
-        )
+    statuses = inp.targets.policies.approved_statuses
+    rows = [
+        {
+            "year": y,
+            "amount": float(
+                pd.to_numeric(
+                    factsmod.approved(aw, y, statuses)["approved_amount"],
+                    errors="coerce",
+                ).sum()
+            ),
+        }
+        for y in years
+    ]
     fig = charts.trend(
         pd.DataFrame(rows), y="amount", ylabel="万元", title=None, highlight=inp.year
     )
-    return _fig(fig, "各批次年度核定补贴金额（万元）", "funds_trend")
+    return _fig(
+        fig,
+        "各批次年度核定补贴金额（万元，按各批次有效核定项目计，不含已追回项目）",
+        "funds_trend",
+    )
 
 
 def _ch4(inp: Inputs) -> list[Section]:
     f = inp.facts
     ch = Section("ch4", "绩效评价指标分析", 1, page_break=True)
-    s1 = Section("ch4_1", "政策决策情况", 2)
-    for p in _render("zh/ch4.txt.j2", inp.ctx(part="decision")):
-        s1.add(p)
-    for p in _indicator_paragraphs(inp, _GROUPS["decision"]):
-        s1.add(p)
-    s2 = Section("ch4_2", "政策过程情况", 2)
-    for p in _render("zh/ch4.txt.j2", inp.ctx(part="process")):
-        s2.add(p)
-    for p in _indicator_paragraphs(inp, _GROUPS["process"]):
-        s2.add(p)
+    secs = {}
+    for part, (key, heading) in zip(
+        _PARTS,
+        (
+            ("ch4_1", "政策决策情况"),
+            ("ch4_2", "政策过程情况"),
+            ("ch4_3", "政策产出情况"),
+            ("ch4_4", "政策效益情况"),
+        ),
+    ):
+        s = Section(key, heading, 2)
+        for p in render("zh/ch4.txt.j2", inp.ctx(part=part)):
+            s.add(p)
+        for p in _indicator_paragraphs(inp, part):
+            s.add(p)
+        secs[part] = s
     ft = _funds_trend(inp)
     if ft is not None:
-        s2.add(ft)
-    s3 = Section("ch4_3", "政策产出情况", 2)
-    for p in _render("zh/ch4.txt.j2", inp.ctx(part="output")):
-        s3.add(p)
-    for p in _indicator_paragraphs(inp, _GROUPS["output"]):
-        s3.add(p)
-    towns = f["coverage"]["towns"]
+        secs["process"].add(ft)
+    towns = f.population.towns
     if towns:
-        tf = pd.DataFrame(towns)
+        tf = pd.DataFrame([t.__dict__ for t in towns])
         fig = charts.bars(
             tf.assign(rate=tf["rate"] * 100),
             label="town_name",
             value="rate",
             xlabel="获支持规上企业占比（%）",
-            target=(f["coverage"]["district_rate"] or 0) * 100,
+            target=(f.population.district_rate or 0) * 100,
             target_label="全区平均",
             suppressed=~tf["shown"].to_numpy(),
         )
-        s3.add(_fig(fig, f"{inp.year}年度各街镇规上企业政策覆盖率", "town_coverage"))
-    s4 = Section("ch4_4", "政策效益情况", 2)
-    for p in _render("zh/ch4.txt.j2", inp.ctx(part="benefit")):
-        s4.add(p)
-    for p in _indicator_paragraphs(inp, _GROUPS["benefit"]):
-        s4.add(p)
+        secs["output"].add(
+            _fig(fig, f"{inp.year}年度各街镇规上企业政策覆盖率", "town_coverage")
+        )
+    s4 = secs["benefit"]
     items = getattr(inp.survey, "items", None)
     if isinstance(items, pd.DataFrame) and "n" in items and inp.audience == "reviewer":
         items = items.loc[
@@ -543,21 +565,17 @@ def _ch4(inp: Inputs) -> list[Section]:
         s4.add(kp)
     s5 = Section("ch4_5", "政策效应的因果分析", 3)
     _effects_section(inp, s5)
-    return [ch, s1, s2, s3, s4, s5]
+    return [ch, secs["decision"], secs["process"], secs["output"], s4, s5]
 
 
 def _kpi_table(inp: Inputs) -> Table | None:
-    """Supplementary KPIs K1–K8 (weight 0, domain-spec §4.3) from the scorecard."""
+    """Supplementary KPIs (weight 0, domain-spec §4.3) from the scorecard."""
     k = getattr(inp.scorecard, "kpis", None)
     if not isinstance(k, pd.DataFrame) or k.empty:
         return None
     disp = []
     for rec in k.to_dict("records"):
-        text = (
-            ""
-            if formats.is_missing(rec.get("actual_display"))
-            else str(rec["actual_display"])
-        )
+        text = _text(rec.get("actual_display"))
         if inp.audience == "reviewer":
             text = str(disclosure.redact_display(text, min_firms=inp.min_firms))
             n = rec.get("actual")
@@ -571,105 +589,125 @@ def _kpi_table(inp: Inputs) -> Table | None:
                 text = f"{disclosure.MARK}（不足{inp.min_firms}家，不予显示）"
         disp.append(
             {
-                "编号": str(rec.get("id", "")),
-                "指标": str(rec.get("name", "")),
-                "目标": ""
-                if formats.is_missing(rec.get("target"))
-                else str(rec["target"]),
+                "指标": _text(rec.get("name")),
+                "目标": formats.kpi_target_text(_text(rec.get("target"))) or "—",
                 "实际": text,
-                "来源": ""
-                if formats.is_missing(rec.get("source"))
-                else str(rec["source"]),
+                "来源": _text(rec.get("source")) or "本次评价测算",
             }
         )
-    return Table("补充绩效指标（不计分）", pd.DataFrame(disp), key="kpis")
+    off = [p.kpi_name or p.name_zh for p in inp.facts.plan_targets]
+    note = (
+        f"注：{'、'.join(off)}落后于行动计划目标的进度，见第五部分（二）。"
+        if off
+        else ""
+    )
+    return Table(
+        "补充绩效指标（不计分）", pd.DataFrame(disp), key="kpis", footnote=note
+    )
 
 
-#: Outcomes whose event-study chart is shown (investment and productivity).
-EVENT_STUDY_OUTCOMES = (
-    "log_tech_reno_inv",
-    "digital_inv_share",
-    "log_labour_productivity",
-    "tfp",
-)
+def _rules_params() -> dict[str, Any]:
+    from jdeval.report.narrative import load_rules
+
+    return load_rules().params
 
 
-def _text_lines(x: Any) -> list[str]:
-    if isinstance(x, str):
-        return [t.strip() for t in x.splitlines() if t.strip()]
-    if isinstance(x, (list, tuple)):
-        return [str(t).strip() for t in x if str(t).strip()]
-    return []
+def _effects_table(inp: Inputs) -> Table:
+    labels = _rules_params().get("strength_zh", {})
+    rows = []
+    for e in inp.facts.effects:
+        rows.append(
+            {
+                "结果变量": e.outcome_zh,
+                "估计值": e.shown,
+                "95%置信区间": e.shown_ci,
+                "p值": formats.pvalue(e.p_value),
+                "处理前趋势检验p值": formats.pvalue(e.pretest_p),
+                "同号且显著的对比设定": f"{e.n_agree}/{e.n_checks}",
+                "证据强度": labels.get(e.strength, e.strength),
+                "受资助企业数": formats.integer(e.n_treated),
+            }
+        )
+    rule = inp.targets.policies.report.evidence
+    note = render("zh/evidence_rule.txt.j2", {"rule": rule, "labels": labels})
+    return Table(
+        "政策效应主估计结果及证据强度（多期双重差分）",
+        pd.DataFrame(rows),
+        key="effects",
+        footnote="".join(note),
+    )
+
+
+def _checks_table(inp: Inputs) -> Table | None:
+    rows = []
+    for e in inp.facts.effects:
+        unit = evidence.compact_unit(e.scale) if e.scale == "ratio" else ""
+        for c in e.checks:
+            rows.append(
+                {
+                    # the headline's unit (个百分点, 对数点), as in the table above
+                    "结果变量": e.outcome_zh + (f"（{unit}）" if unit else ""),
+                    "对比设定": c.name_zh,
+                    "估计值": evidence.compact(c.estimate, e.scale),
+                    "95%置信区间": f"{evidence.compact(c.ci_low, e.scale)}至"
+                    f"{evidence.compact(c.ci_high, e.scale)}",
+                    "p值": formats.pvalue(c.p_value),
+                    "与主估计同号且显著": "是" if c.agrees else "否",
+                }
+            )
+    if not rows:
+        return None
+    return Table(
+        "稳健性检验：各对比设定的估计", pd.DataFrame(rows), key="effects_checks"
+    )
 
 
 def _effects_section(inp: Inputs, s5: Section) -> None:
     f, eff = inp.facts, inp.effects
-    reading = " ".join(_text_lines(getattr(eff, "reading_zh", "")))
-    for p in _render("zh/effects.txt.j2", inp.ctx(reading=reading)):
+    for p in render("zh/effects.txt.j2", inp.ctx()):
         s5.add(p)
-    if f["effects"]:
-        t = pd.DataFrame(
-            [
-                {
-                    "结果变量": e["outcome_zh"],
-                    "估计值": formats.number(e["estimate"], 3),
-                    "标准误": formats.number(e["se"], 3),
-                    "95%置信区间": f"[{formats.number(e['ci_low'], 3)}, "
-                    f"{formats.number(e['ci_high'], 3)}]",
-                    "p值": formats.number(e["p_value"], 3),
-                    "企业数": formats.integer(e.get("n_firms")),
-                    "获补企业数": formats.integer(e.get("n_treated")),
-                }
-                for e in f["effects"]
-            ]
-        )
-        s5.add(Table("政策效应主估计结果（多期双重差分）", t, key="effects"))
-    table = getattr(eff, "table", None)
-    if (
-        isinstance(table, pd.DataFrame)
-        and "design" in table
-        and table["design"].nunique() > 1
-    ):
-        t = pd.DataFrame(
-            {
-                "结果变量": table["outcome_zh"].astype(str),
-                "估计方法": table.get("design_zh", table["design"]).astype(str),
-                "估计值": table["estimate"].map(lambda v: formats.number(v, 3)),
-                "95%置信区间": [
-                    f"[{formats.number(a, 3)}, {formats.number(b, 3)}]"
-                    for a, b in zip(table["ci_low"], table["ci_high"])
-                ],
-                "p值": table["p_value"].map(lambda v: formats.number(v, 3)),
-            }
-        )
-        s5.add(Table("不同估计方法的结果比较", t, key="effects_designs"))
+    if not f.effects:
+        return
+    s5.add(_effects_table(inp))
+    ct = _checks_table(inp)
+    if ct is not None:
+        s5.add(ct)
     studies = getattr(eff, "event_studies", None) or {}
-    for outcome in [o for o in EVENT_STUDY_OUTCOMES if o in studies]:
-        try:
-            es = studies[outcome].to_frame()
-        except Exception:  # noqa: BLE001 - a result without a frame is skipped
+    missing = []
+    for e in f.effects:
+        res = studies.get(e.outcome)
+        if res is None:
+            missing.append(e.outcome_zh)
             continue
-        if not {"event_time", "estimate", "ci_low", "ci_high"} <= set(es.columns):
-            continue
-        zh = next(
-            (e["outcome_zh"] for e in f["effects"] if e.get("outcome") == outcome),
-            outcome,
+        es = res.to_frame()
+        pre = (
+            ""
+            if e.pretest_p is None
+            else f"处理前趋势检验{formats.p_text(e.pretest_p)}"
         )
+        # the base period (or its absence) is stated on the chart itself
+        note = "注：横轴为相对首次获补年份的时间；阴影为95%置信区间。"
+        if pre:
+            note += pre + (
+                "。"
+                if e.pretest_ok is not False
+                else "，获补前已有差异，平行趋势假设存疑。"
+            )
         s5.add(
             _fig(
-                charts.event_study(es, title=None, ylabel=zh),
-                f"{zh}的事件研究估计（95%置信区间）",
-                f"event_{outcome}",
-                note="注：横轴为相对首次获补年份的时间，−1期为基期；阴影为95%置信区间。",
+                charts.event_study(es, title=None, ylabel=e.outcome_zh, scale=e.scale),
+                f"{e.outcome_zh}的事件研究估计（95%置信区间）",
+                f"event_{e.outcome}",
+                note=note,
             )
         )
-    rob = _text_lines(getattr(eff, "robustness_text_zh", ""))
-    if rob:
-        s5.add(Paragraph("稳健性检验", "lead"))
-        for line in rob:
-            s5.add(line)
-    for n in _text_lines(getattr(eff, "notes", [])):
-        s5.add(Paragraph(f"注：{n}", "note"))
+    if missing:
+        s5.add(
+            Paragraph(
+                f"注：{'、'.join(missing)}未能估计事件研究（处理前后时期不足），不作图。",
+                "note",
+            )
+        )
 
 
 def _ch5(inp: Inputs) -> list[Section]:
@@ -678,6 +716,8 @@ def _ch5(inp: Inputs) -> list[Section]:
     s1 = Section("ch5_1", "主要经验及做法", 2)
     for i, e in enumerate(n.experience, 1):
         s1.add(Paragraph(f"{i}. {e}"))
+    if not n.experience:
+        s1.add("本年度数据未显示可总结推广的突出做法。")
     s2 = Section("ch5_2", "存在的问题及原因分析", 2)
     if not n.problems:
         s2.add("评价未发现需要重点关注的问题。")
@@ -691,15 +731,18 @@ def _ch5(inp: Inputs) -> list[Section]:
 def _ch6(inp: Inputs) -> list[Section]:
     s = Section("ch6", "有关建议", 1, page_break=True)
     if not inp.narrative.problems:
-        s.add("建议继续保持现有政策实施力度，加强绩效监控和数据积累。")
+        s.add("评价未发现需要整改的问题，建议按现行办法继续实施并做好绩效监控。")
     for i, p in enumerate(inp.narrative.problems, 1):
-        s.add(Paragraph(f"{i}. 针对“{p.title}”", "lead"), Paragraph(p.recommendation))
+        s.add(
+            Paragraph(f"{i}. 针对问题{i}（{p.title}）", "lead"),
+            Paragraph(p.recommendation),
+        )
     return [s]
 
 
 def _ch7(inp: Inputs) -> list[Section]:
     s = Section("ch7", "其他需要说明的问题", 1, page_break=True)
-    for p in _render("zh/ch7.txt.j2", inp.ctx()):
+    for p in render("zh/ch7.txt.j2", inp.ctx()):
         s.add(p)
     for t in inp.narrative.other_matters:
         s.add(t)
@@ -708,121 +751,111 @@ def _ch7(inp: Inputs) -> list[Section]:
     return [s]
 
 
-def _annexes(inp: Inputs) -> list[Section]:
-    f = inp.facts
-    out = []
+def _annex1(inp: Inputs) -> Section:
     a1 = Section("annex1", "附件1 评分表", 0, page_break=True)
-    fr = inp.scorecard_frame
-    if fr is not None:
-        a1.add(_score_table(inp.year, fr, "scorecard_full"))
-        a1.add(Paragraph("各指标数据来源及偏差原因", "lead"))
-        for it in f["indicators"]:
-            parts = [
-                f"数据来源：{it['source']}" if it["source"] else "",
-                f"偏差原因：{it['deviation_reason']}" if it["deviation_reason"] else "",
-            ]
-            text = "；".join(p for p in parts if p)
-            if text:
-                a1.add(Paragraph(f"{it['level3']}（{it['id']}）：{text}", "note"))
-    else:
-        a1.add(f"评分表不可用：{inp.unavailable.get('scorecard', '')}")
-    out.append(a1)
+    a1.add(_score_table(inp, "scorecard_full"))
+    a1.add(Paragraph("各指标数据来源", "lead"))
+    for it in inp.facts.indicators:
+        if it.source:
+            a1.add(Paragraph(f"{it.level3}：{it.source}", "note"))
+    return a1
 
+
+def _annex2(inp: Inputs) -> Section:
     a2 = Section("annex2", "附件2 指标体系及评分标准", 0, page_break=True)
-    if f["indicators"]:
-        rows = []
-        for it in f["indicators"]:
-            d = it.get("direction") or (
-                "qualitative" if it.get("kind") == "qualitative" else "positive"
-            )
-            rows.append(
-                {
-                    "编号": it["id"],
-                    "三级指标": it["level3"],
-                    "年度指标值": it["target_raw"],
-                    "分值": formats.score(it["weight"]),
-                    "评分标准": _DIRECTION_RULE.get(
-                        str(d), _DIRECTION_RULE["positive"]
-                    ),
-                }
-            )
-        a2.add(Table("三级指标评分标准", pd.DataFrame(rows), key="rubric"))
-    a2.add(
-        "等级划分：总分90分（含）以上为“优”，80分（含）至90分为“良”，60分（含）至80分为“中”，"
-        "60分以下为“差”（财预〔2020〕10号）。"
-    )
-    out.append(a2)
+    pol = inp.targets.policies
+    rows = []
+    for it in inp.facts.indicators:
+        rule = render("zh/rubric.txt.j2", {"scoring": it.scoring, "p": pol})
+        rows.append(
+            {
+                "三级指标": it.level3,
+                "年度指标值": it.target,
+                "分值": formats.score(it.weight),
+                "评分标准": rule[0] if rule else "",
+            }
+        )
+    a2.add(Table("三级指标评分标准", pd.DataFrame(rows), key="rubric"))
+    for p in render(
+        "zh/rubric.txt.j2",
+        {"scoring": "_grades", "p": pol, "cap_rule": inp.facts.grade_cap_rule},
+    ):
+        a2.add(p)
+    return a2
 
+
+def _annex3(inp: Inputs) -> Section:
     a3 = Section("annex3", "附件3 数据清单", 0, page_break=True)
     tables = getattr(inp.ds, "tables", {}) or {}
     files = getattr(inp.ds, "files", {}) or {}
-    if tables:
-        zh = _table_names()
-        rows = [
-            {
-                "数据表": zh.get(k, k),
-                "表名": k,
-                "记录数": formats.integer(len(v)),
-                "来源文件": getattr(files.get(k), "name", "") or "",
-            }
-            for k, v in tables.items()
-        ]
+    c = factsmod._contract()
+    rows = [
+        {
+            "数据表": c.tables[k].zh if k in c.tables else k,
+            "记录数": formats.integer(len(v)),
+            "是否提供": "是" if k in files else "否（未提供）",
+        }
+        for k, v in tables.items()
+    ]
+    if rows:
         a3.add(Table("评价数据清单", pd.DataFrame(rows), key="data_inventory"))
-    out.append(a3)
+    return a3
 
+
+def _annex4(inp: Inputs) -> Section:
     a4 = Section("annex4", "附件4 问卷及统计结果", 0, page_break=True)
     items = getattr(inp.survey, "items", None)
-    if isinstance(items, pd.DataFrame) and not items.empty:
-        t = pd.DataFrame(
-            {
-                "题目": items.get("item_zh", items["item"]).astype(str),
-                "有效回答": items["n"].map(formats.integer) if "n" in items else "",
-                "满意度指数": items["index"].map(lambda v: formats.number(v, 2)),
-                "满意率": items["top2_rate"].map(formats.percent)
-                if "top2_rate" in items
-                else "",
-            }
+    if not isinstance(items, pd.DataFrame) or items.empty:
+        a4.add(inp.unavailable.get("survey", "满意度调查无有效回答。"))
+        return a4
+    t = pd.DataFrame(
+        {
+            "题目": items.get("item_zh", items["item"]).astype(str),
+            "有效回答": items["n"].map(formats.integer) if "n" in items else "",
+            "满意度指数": items["index"].map(lambda v: formats.number(v, 2)),
+            "满意率": items["top2_rate"].map(lambda v: formats.percent(v, 1))
+            if "top2_rate" in items
+            else "",
+        }
+    )
+    for p in render(
+        "zh/rubric.txt.j2", {"scoring": "_survey", "p": inp.targets.policies}
+    ):
+        a4.add(p)
+    if inp.audience == "reviewer" and "n" in items:
+        small = (
+            pd.to_numeric(items["n"], errors="coerce")
+            .fillna(0)
+            .lt(inp.min_firms)
+            .to_numpy()
         )
-        a4.add(
-            "问卷采用5级量表（非常满意、满意、一般、不满意、非常不满意，分别赋100、80、60、40、20分），"
-            "满意度指数为各选项比例与分值的加权和，满意率为“非常满意”与“满意”的比例之和。"
+        for col in ("满意度指数", "满意率"):
+            t.loc[small, col] = disclosure.MARK
+    a4.add(
+        Table(
+            "满意度调查各题统计结果",
+            t,
+            key="survey_items",
+            footnote=f"注：“{disclosure.MARK}”表示有效回答少于{inp.min_firms}份，不予显示。"
+            if (t == disclosure.MARK).any().any()
+            else "",
         )
-        if inp.audience == "reviewer" and "n" in items:
-            small = (
-                pd.to_numeric(items["n"], errors="coerce")
-                .fillna(0)
-                .lt(inp.min_firms)
-                .to_numpy()
-            )
-            for c in ("满意度指数", "满意率"):
-                t.loc[small, c] = disclosure.MARK
-        a4.add(
-            Table(
-                "满意度调查各题统计结果",
-                t,
-                key="survey_items",
-                footnote=(
-                    f"注：“{disclosure.MARK}”表示有效回答少于{inp.min_firms}份，"
-                    "不予显示。"
-                )
-                if (t == disclosure.MARK).any().any()
-                else "",
-            )
-        )
-    else:
-        a4.add(f"满意度调查结果不可用。{inp.unavailable.get('survey', '')}")
-    out.append(a4)
+    )
+    return a4
 
+
+def _annex5(inp: Inputs, aw: pd.DataFrame) -> Section:
     a5 = Section("annex5", "附件5 受益企业清单（脱敏）", 0, page_break=True)
-    aw = factsmod.approved(factsmod._table(inp.ds, "awards"), inp.year)
-    if len(aw) and inp.audience == "internal":
-        firms = factsmod._table(inp.ds, "firms")
+    if inp.audience == "internal":
+        firms = factsmod.table(inp.ds, "firms")
         if {"firm_id", "name_masked"} <= set(firms.columns):
             aw = aw.merge(firms[["firm_id", "name_masked"]], on="firm_id", how="left")
     if len(aw):
         ann = disclosure.beneficiary_annex(
             aw,
             audience=inp.audience,
+            min_firms=inp.min_firms,
+            dominance=inp.dominance,
             labels={
                 "category": factsmod.category_labels(),
                 "town_code": factsmod.town_labels(inp.ds),
@@ -833,103 +866,101 @@ def _annexes(inp: Inputs) -> list[Section]:
                 ann[c] = ann[c].map(lambda v: formats.wan(v, unit=False))
         ann = ann.astype(object).where(ann.notna(), "").astype(str)
         a5.add(
-            "评审版清单以序号代替企业名称，不含统一社会信用代码、所属街镇和行业等可识别信息，"
-            "补贴金额以区间表示。"
+            "评审版清单以序号代替企业名称，不含统一社会信用代码、所属街镇和行业等可识别信息，补贴金额以区间表示。"
             if inp.audience == "reviewer"
             else "内部版清单含企业和项目编号，仅供内部使用。"
         )
         a5.add(Table(f"{inp.year}年度受益单位清单", ann, key="beneficiaries"))
-    out.append(a5)
+    return a5
 
+
+def _annex6(inp: Inputs, aw: pd.DataFrame) -> Section:
     a6 = Section("annex6", "附件6 街镇及行业分布表", 0, page_break=True)
-    if len(aw):
-        tl = factsmod.town_labels(inp.ds)
-        kw = dict(
-            firm="beneficiary",
-            audience=inp.audience,
-            min_firms=inp.min_firms,
-            dominance=inp.dominance,
-        )
-        ent = aw.loc[aw["beneficiary"].notna()]
-        pt = disclosure.protect(
+    if not len(aw):
+        return a6
+    tl = factsmod.town_labels(inp.ds)
+    kw = dict(
+        firm="beneficiary",
+        audience=inp.audience,
+        min_firms=inp.min_firms,
+        dominance=inp.dominance,
+    )
+    ent = aw.loc[aw["beneficiary"].notna()]
+    pt = disclosure.protect(
+        ent,
+        "town_code",
+        "approved_amount",
+        labels={"town_code": tl},
+        firms_label="受益单位数（家）",
+        value_label="核定金额（万元）",
+        **kw,
+    )
+    pt.frame.index.name = "街镇"
+    a6.add(_protected_table(pt, "各街镇受益单位数及核定金额", "by_town"))
+    if "industry_div" in ent:
+        pi = disclosure.protect(
             ent,
-            "town_code",
+            "industry_div",
             "approved_amount",
-            labels={"town_code": tl},
+            labels={"industry_div": _industry_names()},
             firms_label="受益单位数（家）",
             value_label="核定金额（万元）",
             **kw,
         )
-        pt.frame.index.name = "街镇"
-        a6.add(_protected_table(pt, "各街镇受益单位数及核定金额", "by_town"))
-        if "industry_div" in ent:
-            pi = disclosure.protect(
-                ent,
-                "industry_div",
-                "approved_amount",
-                labels={"industry_div": _industry_names()},
-                firms_label="受益单位数（家）",
-                value_label="核定金额（万元）",
-                **kw,
-            )
-            pi.frame.index.name = "行业大类"
-            a6.add(
-                _protected_table(pi, "各行业大类受益单位数及核定金额", "by_industry")
-            )
-        px = disclosure.protect(
-            ent,
-            ["town_code", "category"],
-            "approved_amount",
-            labels={"town_code": tl, "category": _SHORT_CATEGORY},
-            **kw,
+        pi.frame.index.name = "行业大类"
+        a6.add(_protected_table(pi, "各行业大类受益单位数及核定金额", "by_industry"))
+    px = disclosure.protect(
+        ent,
+        ["town_code", "category"],
+        "approved_amount",
+        labels={"town_code": tl, "category": factsmod.category_labels()},
+        **kw,
+    )
+    px.frame.index.name = "街镇"
+    a6.add(_protected_table(px, "各街镇分支持类别核定金额（万元）", "town_by_category"))
+    shown = pt.values.drop(index=pt.values.index[-1])
+    bf = shown.reset_index()
+    bf.columns = ["town", "firms", "amount"]
+    a6.add(
+        _fig(
+            charts.bars(
+                bf,
+                label="town",
+                value="amount",
+                xlabel="万元",
+                suppressed=bf["amount"].isna().to_numpy(),
+            ),
+            "各街镇核定补贴金额（万元）",
+            "town_amounts",
         )
-        px.frame.index.name = "街镇"
-        a6.add(
-            _protected_table(px, "各街镇分支持类别核定金额（万元）", "town_by_category")
-        )
-        shown = pt.values.drop(index=pt.values.index[-1])
-        bf = shown.reset_index()
-        bf.columns = ["town", "firms", "amount"]
-        a6.add(
-            _fig(
-                charts.bars(
-                    bf,
-                    label="town",
-                    value="amount",
-                    xlabel="万元",
-                    suppressed=bf["amount"].isna().to_numpy(),
-                ),
-                "各街镇核定补贴金额（万元）",
-                "town_amounts",
-            )
-        )
-    out.append(a6)
-    return out
+    )
+    return a6
 
 
-def _table_names() -> dict[str, str]:
-    try:
-        from jdeval.data.contract import get_contract
-
-        return {k: t.zh for k, t in get_contract().tables.items()}
-    except Exception:  # noqa: BLE001 - names are cosmetic
-        return {}
+def _annexes(inp: Inputs) -> list[Section]:
+    aw = factsmod.approved(
+        factsmod.table(inp.ds, "awards"),
+        inp.year,
+        inp.targets.policies.approved_statuses,
+    )
+    return [
+        _annex1(inp),
+        _annex2(inp),
+        _annex3(inp),
+        _annex4(inp),
+        _annex5(inp, aw),
+        _annex6(inp, aw),
+        selfeval.annex_section(inp, "annex7"),  # 财预〔2020〕10号附件2
+    ]
 
 
 def _industry_names() -> dict[str, str]:
-    try:
-        import yaml
+    from jdeval import resources
+    from jdeval.indicators.yamlsource import load_yaml
 
-        from jdeval import resources
-
-        p = resources.__path__[0] + "/district.yaml"
-        with open(p, encoding="utf-8") as fh:
-            d = yaml.safe_load(fh)
-        return {
-            str(i["div"]): f"{i['div']} {i['name']}" for i in d.get("industries", [])
-        }
-    except Exception:  # noqa: BLE001 - names are cosmetic
-        return {}
+    p = resources.__path__[0] + "/district.yaml"
+    d, _ = load_yaml(p, what_zh="区情资料", what_en="district resource")
+    return {str(i["div"]): f"{i['div']} {i['name']}" for i in d.get("industries", [])}
 
 
 def build_sections(inp: Inputs) -> list[Section]:

@@ -50,8 +50,14 @@ def paragraphs(text: str) -> list[str]:
     return [p for p in (tidy(x) for x in text.splitlines()) if p]
 
 
+def _counts(shares, unit: str = "项") -> str:
+    """``[Share("区级智能工厂", 4), …]`` → ``区级智能工厂4项、…``."""
+    return "、".join(f"{s.name}{s.n}{unit}" for s in shares or [])
+
+
 def _filters() -> dict:
     return {
+        "counts": _counts,
         "wan": formats.wan,
         "pct": lambda x, d=2: formats.percent(x, d),
         "pct100": lambda x, d=2: formats.percent(x, d, fraction=False),
@@ -60,7 +66,8 @@ def _filters() -> dict:
         "number": lambda x, d=2: formats.number(x, d),
         "date": formats.date_zh,
         "ratio": formats.ratio,
-        "grade": formats.grade,
+        "pvalue": formats.pvalue,
+        "p_text": formats.p_text,
     }
 
 
@@ -73,8 +80,13 @@ def _setup(env: jinja2.Environment) -> jinja2.Environment:
 
 @lru_cache(maxsize=1)
 def text_env() -> jinja2.Environment:
-    """Environment for plain-text wording templates (strict undefined)."""
-    return _setup(
+    """Environment for plain-text wording templates (strict undefined).
+
+    One paragraph per template line: block tags do not eat the line break after
+    them (``trim_blocks`` off), so a line ending in ``{% endif %}`` stays its own
+    paragraph; lines holding only a tag render empty and are dropped.
+    """
+    env = _setup(
         jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
             autoescape=False,
@@ -82,6 +94,8 @@ def text_env() -> jinja2.Environment:
             keep_trailing_newline=False,
         )
     )
+    env.trim_blocks = False
+    return env
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,6 @@
 
 from jdeval.survey.analysis import SurveyResult, analyse, survey_frame
 from jdeval.survey.likert import (
-    DEFAULT_POINTS,
     cronbach_alpha,
     satisfaction_index,
     top2_rate,
@@ -11,7 +10,6 @@ from jdeval.survey.likert import (
 from jdeval.survey.population import approved_awards, funded_firms
 
 __all__ = [
-    "DEFAULT_POINTS",
     "SurveyResult",
     "analyse",
     "approved_awards",

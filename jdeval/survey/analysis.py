@@ -11,14 +11,13 @@ import numpy as np
 import pandas as pd
 
 from jdeval.survey.likert import (
-    DEFAULT_POINTS,
     LIKERT_ZH,
     cronbach_alpha,
     satisfaction_index,
     top2_rate,
     wilson_ci,
 )
-from jdeval.survey.population import APPROVED_STATUSES, approved_awards, funded_firms
+from jdeval.survey.population import approved_awards, funded_firms
 
 ITEMS_ZH = {
     "Q0": "总体满意度",
@@ -91,7 +90,7 @@ class SurveyResult:
         lo, hi = self.top2_ci
         s = (
             f"{self.year}年向{self.n_population}家立项企业开展满意度调查，回收有效问卷"
-            f"{self.n_valid}份（回复率{_pct(self.response_rate)}），综合满意度"
+            f"{self.n_valid}份（回收率{_pct(self.response_rate)}），综合满意度"
             f"{_num(self.index)}分，满意率{_pct(self.top2_rate)}"
             f"（95%置信区间{_pct(lo)}–{_pct(hi)}）"
         )
@@ -148,6 +147,15 @@ class SurveyResult:
         return head + self.items_zh().to_html(escape=True)
 
 
+def _rules(targets):
+    """``policies`` of ``targets`` (a Targets, a path, or ``None`` = bundled file)."""
+    if targets is not None and hasattr(targets, "policies"):
+        return targets.policies
+    from jdeval.indicators.targets import load_targets  # same layer; lazy: no cycle
+
+    return load_targets(targets).policies
+
+
 def _f(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
@@ -160,7 +168,7 @@ def _pct(x: float) -> str:
     return "—" if x is None or math.isnan(x) else f"{100 * x:.1f}%"
 
 
-def survey_frame(ds, *, year: int, statuses: Sequence[str] = APPROVED_STATUSES):
+def survey_frame(ds, *, year: int, statuses: Sequence[str]):
     """Responses of funded enterprises of ``year`` with valid Likert answers.
 
     A response belongs to the year when its ``award_id`` is an approved award of
@@ -188,13 +196,18 @@ def analyse(
     ds,
     *,
     year: int,
-    points: Sequence[float] = DEFAULT_POINTS,
-    overall_item: str = "Q0",
-    min_n: int = 30,
-    min_share: float = 0.8,
-    statuses: Sequence[str] = APPROVED_STATUSES,
+    targets=None,
+    points: Sequence[float] | None = None,
+    overall_item: str | None = None,
+    min_n: int | None = None,
+    min_share: float | None = None,
+    statuses: Sequence[str] | None = None,
+    satisfied_min: int | None = None,
 ) -> SurveyResult:
     """Analyse the satisfaction survey of the funded enterprises of ``year``.
+
+    Every rule comes from the targets file (``policies.satisfaction`` and
+    ``policies.approved_statuses``); an explicit argument overrides it.
 
     Parameters
     ----------
@@ -202,15 +215,28 @@ def analyse(
         A :class:`jdeval.data.Dataset` (uses ``awards`` and ``survey_responses``).
     year
         Batch year of the awards whose beneficiaries were surveyed.
+    targets
+        A :class:`~jdeval.indicators.Targets` or a path; ``None`` reads the bundled
+        targets file.
     points
-        Points of answers 5..1 (default 100/80/60/40/20).
+        Points of answers 5..1.
     overall_item
         Item used for the headline index; the mean over items if absent.
     min_n, min_share
         Validity rule: low sample if ``n_valid < min(min_n, ⌈min_share·N⌉)``.
     statuses
         Award statuses counted as approved.
+    satisfied_min
+        Lowest answer counted as satisfied (满意率).
     """
+    rules = _rules(targets)
+    s = rules.satisfaction
+    points = s.points if points is None else points
+    overall_item = s.item if overall_item is None else overall_item
+    min_n = s.min_n if min_n is None else min_n
+    min_share = s.min_share if min_share is None else min_share
+    statuses = rules.approved_statuses if statuses is None else statuses
+    sat = s.satisfied_min if satisfied_min is None else satisfied_min
     points = tuple(float(p) for p in points)
     r, funded = survey_frame(ds, year=year, statuses=statuses)
     # one answer per respondent and item (the last one if repeated)
@@ -220,7 +246,7 @@ def analyse(
     for code, g in r.groupby("item_code", sort=True):
         v = g["likert"].to_numpy(dtype=float)
         n = int(v.size)
-        k = int((v >= 4).sum())
+        k = int((v >= sat).sum())
         lo, hi = wilson_ci(k, n)
         row = {
             "item": code,
@@ -228,7 +254,7 @@ def analyse(
             "item_en": ITEMS_EN.get(code, code),
             "n": n,
             "index": satisfaction_index(v, points),
-            "top2_rate": top2_rate(v),
+            "top2_rate": top2_rate(v, sat),
             "ci_low": lo,
             "ci_high": hi,
         }
@@ -261,8 +287,8 @@ def analyse(
         basis = overall_item
         index = satisfaction_index(q, points)
         n_valid = int(q.size)
-        k = int((q >= 4).sum())
-        t2 = top2_rate(q)
+        k = int((q >= sat).sum())
+        t2 = top2_rate(q, sat)
     else:
         basis = "mean_of_items"
         index = float(items["index"].mean()) if len(items) else math.nan

@@ -1,8 +1,9 @@
 """Statistics of 5-point Likert answers (domain-spec §3.8).
 
 - 综合满意度 (weighted index): ``Σ_k p_k · v_k`` with points ``v`` for the answers
-  5..1, by default 100/80/60/40/20 (蔡华珍等 2018; spec [S9][S10]).
-- 满意率 (top-2-box): share answering 非常满意 (5) or 满意 (4).
+  5..1, taken from ``policies.satisfaction.points`` of the targets file (spec
+  [S9][S10]).
+- 满意率 (top-2-box): share answering at least ``satisfied_min`` (满意 and above).
 - Wilson score interval of a proportion (Wilson 1927).
 - Cronbach's alpha of a set of items (Cronbach 1951).
 """
@@ -16,7 +17,6 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-DEFAULT_POINTS: tuple[float, ...] = (100.0, 80.0, 60.0, 40.0, 20.0)
 LIKERT_ZH = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意"}
 
 
@@ -27,7 +27,7 @@ def _valid(values) -> np.ndarray:
     return a[np.isin(a, [1, 2, 3, 4, 5])]
 
 
-def satisfaction_index(values, points: Sequence[float] = DEFAULT_POINTS) -> float:
+def satisfaction_index(values, points: Sequence[float]) -> float:
     """Weighted satisfaction index on 0–100.
 
     Parameters
@@ -49,10 +49,10 @@ def satisfaction_index(values, points: Sequence[float] = DEFAULT_POINTS) -> floa
     return float(np.mean([lookup[int(x)] for x in a]))
 
 
-def top2_rate(values) -> float:
-    """Share of valid answers that are 4 or 5 (满意率); ``nan`` without answers."""
+def top2_rate(values, satisfied_min: int) -> float:
+    """Share of valid answers ``≥ satisfied_min`` (满意率); ``nan`` without answers."""
     a = _valid(values)
-    return float(np.mean(a >= 4)) if a.size else math.nan
+    return float(np.mean(a >= satisfied_min)) if a.size else math.nan
 
 
 def wilson_ci(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:

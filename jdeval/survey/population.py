@@ -6,15 +6,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-#: Award statuses that count as approved (立项) awards (domain-spec §6 filters).
-APPROVED_STATUSES: tuple[str, ...] = ("approved", "disbursed")
-
 
 def approved_awards(
     awards: pd.DataFrame,
     year: int,
     *,
-    statuses: Sequence[str] = APPROVED_STATUSES,
+    statuses: Sequence[str],
     beneficiary_type: str | None = None,
 ) -> pd.DataFrame:
     """Approved awards of batch year ``year``.
@@ -26,7 +23,7 @@ def approved_awards(
     year
         申报年度 (``batch_year``).
     statuses
-        Statuses that count as approved.
+        Statuses that count as approved (``policies.approved_statuses``).
     beneficiary_type
         ``"enterprise"`` or ``"provider"`` to keep only one kind; ``None`` keeps all.
     """

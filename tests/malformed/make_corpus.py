@@ -48,7 +48,17 @@ def set_cell(text: str, row: int, column: str, value: str) -> str:
 CASES: list[dict] = []
 
 
-def case(name, expect, desc, files=None, codes=(), remove=(), xlsx=None, findings=()):
+def case(
+    name,
+    expect,
+    desc,
+    files=None,
+    codes=(),
+    remove=(),
+    xlsx=None,
+    findings=(),
+    generate=None,
+):
     CASES.append(
         {
             "name": name,
@@ -58,6 +68,7 @@ def case(name, expect, desc, files=None, codes=(), remove=(), xlsx=None, finding
             "findings": list(findings),
             "remove": list(remove),
             **({"xlsx": xlsx} if xlsx else {}),
+            **({"generate": generate} if generate else {}),
             "_files": files or {},
         }
     )
@@ -248,6 +259,60 @@ case(
     "Excel 单元格为真日期与数字 / real Excel dates and numbers",
     xlsx={"tables": ["awards"], "typed": True},
     remove=["awards.csv"],
+)
+
+_aw_lines = aw.rstrip("\n").split("\n")
+case(
+    "23_office_labels",
+    "ok",
+    "办公室写法的中文标签 已核定、已撤回、区级智能工厂、智能制造诊断评估(线下)、企业 / office labels",
+    {
+        "awards.csv": sub(
+            sub(
+                sub(aw, ",SF_DISTRICT,", ",区级智能工厂,"),
+                ",DIAG,",
+                ",智能制造诊断评估（线下）,",
+            ).replace(",disbursed,", ",已拨付,"),
+            ",enterprise,",
+            ",企业,",
+        )
+    },
+)
+case(
+    "24_serial_total_and_notes_rows",
+    "ok",
+    "序号列、底部合计行（序号列写“合计”）、备注行、填报单位行 / 序号, 合计 and 备注 rows",
+    {
+        "awards.csv": "填报单位：嘉定区经委,,,单位：万元\n"
+        + "序号,"
+        + _aw_lines[0]
+        + "\n"
+        + "\n".join(f"{i},{ln}" for i, ln in enumerate(_aw_lines[1:], 1))
+        + "\n合计,,,,,,,,,,,,102.5,102.5\n备注：金额单位为万元。\n"
+    },
+    codes=["header_offset", "total_row", "note_row"],
+)
+case(
+    "25_xlsx_awards_split_by_year",
+    "ok",
+    "补贴表按申报年度分成两个工作表（文件名不是表名）/ awards split into one sheet per year",
+    xlsx={"split": "awards", "workbook_name": "2024年智改数转项目补贴汇总表.xlsx"},
+    remove=["awards.csv"],
+    codes=["stacked"],
+)
+case(
+    "26_recognised_by_header",
+    "ok",
+    "文件名不对应任何表，按表头识别 / a file named after no table, recognised by its header",
+    {"工业统计报表2023-2024.csv": fy},
+    remove=["firm_year.csv"],
+)
+case(
+    "27_row_of_sums",
+    "ok",
+    "最后一行是各列之和（无“合计”字样）/ an unlabelled row of column sums",
+    {"awards.csv": aw.rstrip("\n") + "\n,,,,,,,4506,1311,107.5,102.5,102.5,155\n"},
+    codes=["total_row"],
 )
 
 # ---------------------------------------------------------------- errors
@@ -495,6 +560,113 @@ case(
     codes=["fk", "type_date", "uscc"],
 )
 
+case(
+    "60_inf_in_money",
+    "error",
+    "金额列写 inf / Infinity（非有限数值）/ inf in a money column",
+    {
+        "awards.csv": sub(
+            sub(aw, "1500,1200,50", "inf,1200,50"), "3000,105", "Infinity,105"
+        )
+    },
+    codes=["non_finite"],
+)
+case(
+    "61_nan_text_in_money",
+    "error",
+    "金额列写 NaN 文本 / NaN text in a money column",
+    {"firm_year.csv": sub(fy, "52000.5", "NaN")},
+    codes=["non_finite"],
+)
+case(
+    "62_decimal_comma",
+    "error",
+    "小数逗号 1,5 会被误读为 15 / a decimal comma that would change the value",
+    {"firm_year.csv": sub(fy, "52000.5,50100.2", '"52000,5",50100.2')},
+    codes=["type_number"],
+)
+case(
+    "63_xlsx_formula_without_value",
+    "error",
+    "Excel 公式单元格没有计算结果（脚本写出）/ formula cells without cached values",
+    xlsx={"tables": ["awards"], "formula": "disbursed_amount"},
+    remove=["awards.csv"],
+    codes=["formula_no_value"],
+)
+case(
+    "64_excel_error_value",
+    "error",
+    "Excel 错误值 #N/A、#DIV/0! / Excel error values",
+    {"firm_year.csv": sub(sub(fy, "52000.5", "#N/A"), "50100.2", "#DIV/0!")},
+    codes=["excel_error"],
+)
+case(
+    "65_million_column_header",
+    "error",
+    "表头 1,000,000 列 / a CSV header of a million columns",
+    generate={"file": "firm_year.csv", "wide_header": 1000000},
+    codes=["resource_limit"],
+)
+case(
+    "66_wide_data_row",
+    "error",
+    "一行 200,000 个单元格 / a data row of 200,000 cells",
+    generate={"file": "towns.csv", "wide_row": 200000},
+    codes=["resource_limit"],
+)
+case(
+    "67_too_many_sheets",
+    "error",
+    "工作簿 150 个工作表 / a workbook of 150 sheets",
+    xlsx={"many_sheets": 150},
+    codes=["resource_limit"],
+)
+case(
+    "68_integer_beyond_float",
+    "error",
+    "整数超过 2^53（会丢失位数）/ an integer a float cannot hold",
+    {"firm_year.csv": sub(fy, ",420,", ",99999999999999999999,")},
+    codes=["type_integer"],
+)
+case(
+    "69_ambiguous_table",
+    "error",
+    "表头同时符合两张表 / a header fitting two tables",
+    {
+        "export.csv": "town_code,town_name,town_type,firm_id,uscc,name_masked,"
+        "industry_code,industry_div,key_industry,ownership\n"
+        "AT,安亭镇,镇,F9,91310114310000022N,x,3600,36,其他,内资\n"
+    },
+    codes=["ambiguous_table"],
+)
+case(
+    "70_parts_with_different_columns",
+    "error",
+    "同一张表的两个部分列不同 / two parts of a table with different columns",
+    {
+        "补贴汇总2025.csv": "\n".join(
+            ",".join(c for j, c in enumerate(ln.split(",")) if j != 6)
+            for ln in aw.replace("A2024", "A2025").split("\n")
+        )
+    },
+    codes=["parts_differ"],
+)
+case(
+    "71_unknown_label",
+    "error",
+    "错别字标签 区级智能工场 / a misspelt label",
+    {"awards.csv": sub(aw, ",SF_DISTRICT,", ",区级智能工场,")},
+    codes=["enum"],
+)
+
+case(
+    "72_unit_yuan_line",
+    "error",
+    "表头上方注明“单位：元”（金额应为万元）/ a 单位：元 line above the header",
+    {"awards.csv": "填报单位：嘉定区经委,,,单位：元\n" + aw},
+    codes=["unit_yuan"],
+)
+
 
 def main() -> None:
     for d in HERE.iterdir():
@@ -514,9 +686,10 @@ def main() -> None:
         {"cases": index}, allow_unicode=True, sort_keys=False, width=100
     )
     (HERE / "cases.yaml").write_text(
-        "# The malformed-input corpus (issue 7). Built by make_corpus.py; one folder per case.\n"
-        "# expect: ok (a legitimate variant that must parse) | error (a clear DataError).\n"
-        "# codes: problem codes that must be reported; findings: finding codes.\n"
+        "# The malformed-input corpus (issues 7, 12, 14). Built by make_corpus.py; one folder\n"
+        "# per case. expect: ok (a legitimate variant that must parse) | error (a clear\n"
+        "# DataError). codes: problem codes that must be reported; findings: finding codes.\n"
+        "# xlsx: / generate: inputs built by the test (no binary or huge file committed).\n"
         + text,
         encoding="utf-8",
     )

@@ -21,7 +21,7 @@ Reference period ``ref = -1`` (the year before the first award). ``bin_min`` /
 one coefficient. ``overall_att`` is the average of the post-treatment effects
 (``e >= 0``) weighted by the number of treated firm-years at each event time — the
 same weighting as Callaway–Sant'Anna's ``simple`` aggregation. SEs: firm-clustered
-CRV1 with R fixest's small-sample correction (see :mod:`jdeval.effects.twfe`).
+CRV1 with R fixest's small-sample correction (see :mod:`jdeval.effects._twfe`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from jdeval.effects._twfe import _formula_vars, check_columns, feols_quiet, vcov_spec
 from jdeval.effects.results import AggregateResult
-from jdeval.effects.twfe import _formula_vars, check_columns, feols_quiet, vcov_spec
 from jdeval.errors import DataError, ProblemList
 
 __all__ = ["event_study"]
