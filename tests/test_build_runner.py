@@ -161,7 +161,7 @@ def test_pages_hide_code_and_have_header_and_toc(suite):
     man = json.loads((suite["out"] / "manifest.json").read_text(encoding="utf-8"))
     assert man["fingerprint"] in text
     assert f"jdeval {man['jdeval_version']}" in text
-    assert "year = 2024" in text and "jd-build-time" in text
+    assert "评价年度：<code>2024</code>" in text and "jd-build-time" in text
 
 
 def test_data_text_escaped(suite):

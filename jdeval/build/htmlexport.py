@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -76,6 +76,30 @@ def add_heading_ids(body: str) -> str:
         return f'<h{m.group(1)} id="jd-h-{next(counter)}"{attrs}>'
 
     return _HEADING.sub(repl, body)
+
+
+#: Build parameters as the pages name them (Chinese only; values stay code).
+_PARAMETER_ZH = {
+    "year": "评价年度",
+    "data_dir": "数据目录",
+    "as_of": "评价基准日",
+    "targets": "绩效目标文件",
+    "assessments": "专家评估文件",
+    "narrative": "叙述与封面文件",
+    "scheme": "权重方案",
+    "audience": "读者版本",
+    "show_code": "显示代码",
+}
+_AUDIENCE_ZH = {"reviewer": "评审版（脱敏）", "internal": "内部版"}
+
+
+def parameters_zh(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(label, value)`` of the build parameters in Chinese."""
+    out = []
+    for k, v in parameters.items():
+        value = _AUDIENCE_ZH.get(str(v), str(v)) if k == "audience" else str(v)
+        out.append((_PARAMETER_ZH.get(k, k), value))
+    return out
 
 
 @dataclass(frozen=True)
@@ -217,7 +241,7 @@ def render_html(
             "css": css,
             "title_zh": info.title_zh,
             "title_en": info.title_en,
-            "parameters": list(info.parameters),
+            "parameters": parameters_zh(dict(info.parameters)),
             "fingerprint": info.fingerprint,
             "build_time": info.build_time,
             "version": info.version,

@@ -37,34 +37,11 @@ from typing import Any
 import jinja2
 
 from jdeval.build import headline
-from jdeval.build.htmlexport import TEMPLATE_DIR
+from jdeval.build.htmlexport import TEMPLATE_DIR, parameters_zh
 
 __all__ = ["unavailable_sections", "write_index"]
 
 _SCORE_SOURCES = ("05_annual_report", "03_indicators")
-
-#: Build parameters as the index page names them (Chinese only; values stay code).
-_PARAMETER_ZH = {
-    "year": "评价年度",
-    "data_dir": "数据目录",
-    "as_of": "评价基准日",
-    "targets": "绩效目标文件",
-    "assessments": "专家评估文件",
-    "narrative": "叙述与封面文件",
-    "scheme": "权重方案",
-    "audience": "读者版本",
-    "show_code": "显示代码",
-}
-_AUDIENCE_ZH = {"reviewer": "评审版（脱敏）", "internal": "内部版"}
-
-
-def _parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(label, value)`` of the build parameters in Chinese."""
-    out = []
-    for k, v in parameters.items():
-        value = _AUDIENCE_ZH.get(str(v), str(v)) if k == "audience" else str(v)
-        out.append((_PARAMETER_ZH.get(k, k), value))
-    return out
 
 
 def _num(x: Any, digits: int) -> str:
@@ -213,7 +190,7 @@ def write_index(
         title_zh=title or f"{year} 年度绩效评价报告",
         title_en=f"Performance-evaluation report {year}",
         css=(TEMPLATE_DIR / "report_index.css").read_text(encoding="utf-8"),
-        parameters=_parameters(parameters),
+        parameters=parameters_zh(parameters),
         fingerprint=fingerprint,
         build_time=build_time,
         version=version,
