@@ -263,6 +263,43 @@ def test_loaded_data_are_shared_by_content(monkeypatch, tmp_path, ds):
     assert [c["reused"] for c in calls] == [False, True, True, False]
 
 
+def test_data_check_and_load_share_one_parse(monkeypatch, tmp_path, ds):
+    """validate_data and load_data read one cached check; errors still raise."""
+    import json
+    import shutil
+
+    from jdeval.build import load_data, validate_data
+    from jdeval.build.share import ENV_SHARED_LOG
+    from jdeval.errors import DataError
+
+    data = tmp_path / "data"
+    shutil.copytree(ds.source, data)
+    monkeypatch.setenv(ENV_SHARED_LOG, str(tmp_path / "calls.jsonl"))
+    cache = tmp_path / "cache"
+    check = validate_data(data, cache=cache)  # explicit cache: the build's check
+    assert check.ok and check.dataset is not None
+    monkeypatch.setenv(ENV_CACHE, str(cache))  # a notebook of the same build
+    loaded = load_data(data)
+    pd.testing.assert_frame_equal(
+        loaded.tables["awards"], check.dataset.tables["awards"]
+    )
+    assert len(validate_data(data).findings) == len(check.findings)
+    awards = (data / "awards.csv").read_text(encoding="utf-8-sig").splitlines()
+    awards[1] = awards[1].replace(",", ",not-a-number-", 1)  # break one cell
+    (data / "awards.csv").write_text("\n".join(awards) + "\n", encoding="utf-8")
+    assert not validate_data(data).ok
+    with pytest.raises(DataError):
+        load_data(data)
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert [(c["function"], c["reused"]) for c in calls] == [
+        ("validate", False),
+        ("validate", True),
+        ("validate", True),
+        ("validate", False),
+        ("validate", True),
+    ]
+
+
 class _Mean:
     """An analysis taking a DataFrame argument (counted)."""
 

@@ -117,6 +117,45 @@ def test_gate_finds_a_lone_cell_through_a_table_total(small):
     assert any("贷款贴息" in x.label and x.kind == "amount" for x in bad.leaks)
 
 
+def test_gate_reuses_its_linear_programmes_only_for_the_same_figures(
+    small, tmp_path, monkeypatch
+):
+    """A wording edit reuses the audit; a new printed figure is audited afresh."""
+    import json
+
+    from jdeval.build.share import ENV_SHARED_LOG, memo_in
+
+    monkeypatch.setenv(ENV_SHARED_LOG, str(tmp_path / "calls.jsonl"))
+    tg = load_targets()
+
+    def run(texts, code="v1"):
+        return gate.audit(
+            small,
+            year=2024,
+            rule=tg.policies.disclosure.rule,
+            statuses=tg.policies.approved_statuses,
+            texts=texts,
+            memo=memo_in(tmp_path / "cache", code=code),
+        )
+
+    leak = "K4 补充指标：3家，核定贴息98.76万元"
+    first = run([leak, "一、项目概况"])
+    again = run([leak, "一、项目概况（修改后的措辞）"])  # same figures
+    other = run(["K4 补充指标：3家（贴息金额不予列示）"])  # the figure removed
+    newer = run([leak, "一、项目概况"], code="v2")  # jdeval was edited
+    assert [x.label for x in again.leaks] == [x.label for x in first.leaks]
+    assert any(x.label == "2024年智改数转专项贷款贴息" for x in first.leaks)
+    assert not any(x.label == "2024年智改数转专项贷款贴息" for x in other.leaks)
+    assert [x.label for x in newer.leaks] == [x.label for x in first.leaks]
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert [(c["function"], c["reused"]) for c in calls] == [
+        ("_recoverable", False),
+        ("_recoverable", True),
+        ("_recoverable", False),
+        ("_recoverable", False),
+    ]
+
+
 class _Tab:
     def __init__(self, pt):
         self.data, self.frame, self.footnote = pt, pt.frame, pt.footnote

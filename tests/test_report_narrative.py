@@ -339,3 +339,18 @@ def test_narrative_errors_exit_2_before_any_estimation(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bomb.yaml" in err and "别名" in err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_rules_are_read_again_when_the_file_changes(tmp_path):
+    """The per-process cache is keyed by content; callers get their own copy."""
+    from jdeval.report.narrative import DEFAULT_RULES, load_rules
+
+    path = tmp_path / "rules.yaml"
+    text = DEFAULT_RULES.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    first = load_rules(path)
+    first.rules.clear()  # a caller's change does not reach the next caller
+    again = load_rules(path)
+    assert again.rules and len(again.rules) == len(load_rules().rules)
+    path.write_text("rules: []\nexperience: []\n", encoding="utf-8")
+    assert load_rules(path).rules == []

@@ -11,6 +11,7 @@ Public API::
     publish(**values)      # called by notebooks: headline results for the index
     shared(fn, ds, **kw)   # called by notebooks: fn(ds, **kw) computed once, cached
     load_data(path)        # called by notebooks: the dataset, loaded once, cached
+    validate_data(path)    # called by notebooks: the data check, run once, cached
 
 See :mod:`jdeval.build.runner`, :mod:`jdeval.build.cache` (the edit loop),
 :mod:`jdeval.build.manifest` and :mod:`jdeval.build.verify` (a report that proves
@@ -25,7 +26,7 @@ from __future__ import annotations
 import importlib
 
 from jdeval.build.headline import publish
-from jdeval.build.share import load_data, shared
+from jdeval.build.share import load_data, shared, validate_data
 
 __all__ = [
     "NOTEBOOKS",
@@ -40,6 +41,7 @@ __all__ = [
     "notebooks_dir",
     "publish",
     "shared",
+    "validate_data",
     "verify",
 ]
 

@@ -21,6 +21,7 @@ from jdeval.data.loading import (
     default_data_dir,
     ensure_default_data,
     load,
+    usable_dataset,
     validate,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "get_contract",
     "load",
     "synthesize",
+    "usable_dataset",
     "validate",
 ]
 

@@ -35,6 +35,7 @@ from jdeval.errors import DataError, Problem, ProblemList
 
 __all__ = [
     "load",
+    "usable_dataset",
     "validate",
     "ValidationReport",
     "dataset_from_frames",
@@ -392,9 +393,19 @@ def load(path: str | Path) -> Dataset:
         Listing every error (with file, table, row, column, value) when the data
         cannot be used.  Findings never block loading.
     """
-    report = validate(path)
+    return usable_dataset(validate(path))
+
+
+def usable_dataset(report: ValidationReport) -> Dataset:
+    """The dataset of a data check, or :class:`DataError` listing every error.
+
+    Raises
+    ------
+    DataError
+        When the check found errors (findings never block).
+    """
     if not report.ok:
-        n = len(report.errors)
+        n, path = len(report.errors), report.source
         raise DataError(
             f"数据有 {n} 处错误，无法使用：{path} / The data has {n} error(s) and cannot be "
             f"used: {path}",

@@ -23,7 +23,6 @@ import math
 
 import numpy as np
 from scipy import optimize, stats
-from statsmodels.stats.power import normal_power
 
 __all__ = [
     "mde",
@@ -44,6 +43,8 @@ def power_at(effect: float, se: float, *, alpha: float = 0.05) -> float:
     """Power of the two-sided z test of 0 when the true effect is ``effect``."""
     if not np.isfinite(se) or se <= 0:
         return math.nan
+    from statsmodels.stats.power import normal_power  # ~1 s import: only when used
+
     return float(normal_power(abs(effect) / se, 1, alpha, alternative="two-sided"))
 
 

@@ -674,6 +674,7 @@ def audit(
     lists: Iterable[tuple[pd.DataFrame, str]] = (),
     texts: Iterable[str] = (),
     measures: Sequence[str] | None = None,
+    memo=None,
 ) -> Audit:
     """Audit one edition jointly.
 
@@ -691,6 +692,11 @@ def audit(
     texts
         Every output's text: report HTML, .docx XML, CSV exports, index and
         notebook pages.
+    memo
+        Optional ``memo(fn, ds, **kwargs)`` that may return a stored
+        ``fn(ds, **kwargs)`` (e.g. :func:`jdeval.build.share.memo_in`), keyed by
+        content: the linear programmes are solved again only when a published
+        figure, the data or the rule changed.
     """
     u = universe(ds, statuses)
     labels = _labels(ds)
@@ -710,18 +716,52 @@ def audit(
         reg.add(c)
     for c in _kind_counts(u, year, texts):
         reg.add(c)
-    leaks = list(reg.attribute)
     if measures is None:
         measures = {FIRMS, *[m for m in AMOUNTS if m in u]}
+    solve = memo or _direct
+    leaks = list(reg.attribute) + solve(
+        _recoverable,
+        ds,
+        statuses=tuple(statuses),
+        rule=rule,
+        groups=groups,
+        cells=reg.cells,
+        measures=tuple(sorted(measures)),
+    )
+    n_conf = sum(g.unsafe and g.n_firms > 0 for g in groups)
+    n_pub = sum(c.value is not None for c in reg.cells)
+    return Audit(leaks, n_conf, n_pub, registry=reg)
+
+
+def _direct(fn, ds, **kwargs):
+    return fn(ds, **kwargs)
+
+
+def _recoverable(
+    ds,
+    *,
+    statuses: tuple[str, ...],
+    rule: Rule,
+    groups: list[Group],
+    cells: list[Cell],
+    measures: tuple[str, ...],
+) -> list[Leak]:
+    """Confidential figures that the published ``cells`` determine (the LPs).
+
+    The expensive part of :func:`audit`, a function of the data, the rule, the
+    catalogue and the published cells only — so a build whose edit changed wording
+    but no published figure reuses it (``memo``).
+    """
+    u = universe(ds, statuses)
     conf = [g for g in groups if g.unsafe and g.n_firms > 0]
-    for m in sorted(measures):
+    leaks: list[Leak] = []
+    for m in measures:
         tg = [g for g in conf if g.measure == m]
         if m == FIRMS:
-            leaks += _lp_audit(u, m, reg.cells, tg, rule)
+            leaks += _lp_audit(u, m, cells, tg, rule)
         else:
-            leaks += _amount_audit(u, m, reg.cells, tg, groups, rule)
-    n_pub = sum(c.value is not None for c in reg.cells)
-    return Audit(leaks, len(conf), n_pub, registry=reg)
+            leaks += _amount_audit(u, m, cells, tg, groups, rule)
+    return leaks
 
 
 def secure(
@@ -1009,14 +1049,20 @@ def audit_report(report, ds, *, targets=None, texts: Iterable[str] = ()) -> Audi
     )
 
 
-def audit_folder(folder, ds, *, year: int, targets=None) -> Audit:
+def audit_folder(folder, ds, *, year: int, targets=None, memo=None) -> Audit:
     """Audit a published edition from its files alone (e.g. after a build).
 
     Without the tables' cells the reader's relations are those the text shows
     (amounts with cents, counts beside their label); :func:`audit_report` is
-    the stronger check where the report object is at hand.
+    the stronger check where the report object is at hand.  ``memo`` as for
+    :func:`audit`.
     """
     rule, statuses = _targets_rule(targets)
     return audit(
-        ds, year=year, rule=rule, statuses=statuses, texts=edition_texts(folder)
+        ds,
+        year=year,
+        rule=rule,
+        statuses=statuses,
+        texts=edition_texts(folder),
+        memo=memo,
     )

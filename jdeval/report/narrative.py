@@ -29,8 +29,11 @@ located by file, rule id and line.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,7 @@ import jinja2
 
 from jdeval.errors import ConfigError, ProblemList
 from jdeval.indicators.yamlsource import LineMap, load_yaml
-from jdeval.report.textenv import rule_env, tidy
+from jdeval.report.textenv import rule_condition, rule_template, tidy
 
 __all__ = [
     "DEFAULT_RULES",
@@ -166,11 +169,10 @@ def _read_yaml(path: Path, what_zh: str, what_en: str) -> tuple[dict, dict]:
 def _check_templates(
     item: Mapping, kind: str, path: str, line: int | None, probs: ProblemList
 ) -> None:
-    env = rule_env()
     rid = item.get("id")
     if "when" in item:
         try:
-            env.compile_expression(str(item["when"]))
+            rule_condition(str(item["when"]))
         except jinja2.TemplateSyntaxError as e:
             probs.error(
                 "narrative_when",
@@ -184,7 +186,7 @@ def _check_templates(
     for f in _TEXT_FIELDS:
         if f in item and item[f] is not None:
             try:
-                env.from_string(str(item[f]))
+                rule_template(str(item[f]))
             except jinja2.TemplateSyntaxError as e:
                 probs.error(
                     "narrative_template",
@@ -200,12 +202,30 @@ def _check_templates(
 def load_rules(path: str | Path | None = None) -> RuleSet:
     """Read and check a narrative rules file (default: the built-in one).
 
+    A file already read in this process with the same content is not parsed and
+    checked again (a report build asks for the rules several times); the caller
+    gets its own copy.
+
     Raises
     ------
     ConfigError
         Listing every problem (unknown keys, missing fields, template syntax).
     """
     path = Path(path) if path else DEFAULT_RULES
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:  # missing or unreadable: the located error comes from the reader
+        return _load_rules(path)
+    return copy.deepcopy(_checked_rules(str(path.resolve()), digest))
+
+
+@lru_cache(maxsize=16)
+def _checked_rules(path: str, digest: str) -> RuleSet:
+    """:func:`_load_rules` of ``path`` whose content has SHA-256 ``digest``."""
+    return _load_rules(Path(path))
+
+
+def _load_rules(path: Path) -> RuleSet:
     probs = ProblemList()
     data, lines = _read_yaml(path, "叙述规则", "narrative rules")
     rules = data.get("rules") or []
@@ -414,10 +434,10 @@ def _merge(found: list[Finding]) -> list[Finding]:
     return list(out.values())
 
 
-def _render(env, src: Any, ctx: Mapping) -> str:
+def _render(src: Any, ctx: Mapping) -> str:
     if src is None or src == "":
         return ""
-    return tidy(env.from_string(str(src)).render(ctx))
+    return tidy(rule_template(str(src)).render(ctx))
 
 
 def derive(
@@ -454,7 +474,6 @@ def derive(
     rs = rules if isinstance(rules, RuleSet) else load_rules(rules)
     if overrides is not None:
         rs = load_overrides(overrides, rs)
-    env = rule_env()
     # thresholds from the targets file (Facts.params), then the rules' own params
     params = {
         **dict(getattr(facts, "params", None) or {}),
@@ -477,11 +496,11 @@ def derive(
         lines = rs.lines if file == rs.file else rs.params.get("_override_lines", {})
         line = lines.get((kind, str(rule.get("id"))))
         try:
-            cond = env.compile_expression(str(rule["when"]), undefined_to_none=False)
+            cond = rule_condition(str(rule["when"]))
             for it in _items(base_ctx, rule):
                 ctx = {**base_ctx, "it": it}
                 if cond(**ctx):
-                    res.append({f: _render(env, rule.get(f), ctx) for f in fields})
+                    res.append({f: _render(rule.get(f), ctx) for f in fields})
         except (
             jinja2.TemplateError,
             TypeError,
@@ -518,10 +537,10 @@ def derive(
         found.append(
             Finding(
                 f"override_{i + 1}",
-                _render(env, p.get("title", ""), base_ctx),
-                _render(env, p["problem"], base_ctx),
-                _render(env, p.get("cause", ""), base_ctx),
-                _render(env, p["recommendation"], base_ctx),
+                _render(p.get("title", ""), base_ctx),
+                _render(p["problem"], base_ctx),
+                _render(p.get("cause", ""), base_ctx),
+                _render(p["recommendation"], base_ctx),
                 float(p.get("priority", 55)),
                 "override",
                 str(p.get("severity", "")),
@@ -544,10 +563,8 @@ def derive(
     )
     for e in rs.experience:
         out.experience += [t["text"] for t in run(e, "experience", ("text",))]
-    out.experience += [
-        _render(env, t, base_ctx) for t in rs.params.get("_experience", [])
-    ]
-    out.other_matters = [_render(env, t, base_ctx) for t in rs.params.get("_other", [])]
+    out.experience += [_render(t, base_ctx) for t in rs.params.get("_experience", [])]
+    out.other_matters = [_render(t, base_ctx) for t in rs.params.get("_other", [])]
     out.sections = dict(rs.params.get("_sections", {}))
     probs.raise_if_errors(ConfigError, "叙述规则计算失败 / narrative rules failed")
     return out
