@@ -85,8 +85,9 @@ NOTEBOOKS: tuple[Notebook, ...] = (
 
 # Start order, longest first (measured), so that no long notebook runs last on its
 # own; a notebook whose ``after`` have not started is skipped until they have.  05
-# starts last: it waits for 02's estimates, and the other notebooks use the slot
-# meanwhile (default data, 2 jobs: 23 s instead of 29 s).
+# starts last: it waits for 02's estimates, so the other notebooks use the slot
+# first and 05 holds its data for less of 02's run (wall time the same within
+# noise on the default data, measured back to back).
 _LONGEST_FIRST = (
     "02_policy_effects",
     "03_indicators",
