@@ -190,7 +190,7 @@ def test_folder_audit_of_published_files(editions):
     assert planted <= found, internal.render_zh()
 
 
-def test_build_gate_refuses_a_leaking_edition(editions):
+def test_build_gate_refuses_a_leaking_edition(editions, tmp_path):
     # the build runs the same joint audit over the staged folder before it
     # publishes: the internal files (which print the planted totals) staged as a
     # reviewer edition must stop the build; the reviewer files pass
@@ -204,6 +204,7 @@ def test_build_gate_refuses_a_leaking_edition(editions):
         data_checked=True,
         year=crafted.YEAR,
         parameters={"audience": "reviewer", "data_dir": str(ds.source)},
+        shared_dir=tmp_path / "shared",  # the build's cache of shared results
     )
     said = []
     runner._disclosure_gate(editions["reviewer"]["folder"], ctx, said.append)

@@ -149,9 +149,13 @@ def test_gate_reuses_its_linear_programmes_only_for_the_same_figures(
     assert [x.label for x in newer.leaks] == [x.label for x in first.leaks]
     calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
     assert [(c["function"], c["reused"]) for c in calls] == [
+        ("_catalogue", False),
         ("_recoverable", False),
-        ("_recoverable", True),
-        ("_recoverable", False),
+        ("_catalogue", True),  # same data and rule
+        ("_recoverable", True),  # same published figures
+        ("_catalogue", True),
+        ("_recoverable", False),  # a figure fewer
+        ("_catalogue", False),  # new code: nothing reused
         ("_recoverable", False),
     ]
 

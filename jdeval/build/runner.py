@@ -687,7 +687,7 @@ def build(
         )
         with ThreadPoolExecutor(1) as early:
             if _gated(ctx):
-                early.submit(_import_gate)
+                early.submit(_import_gate, ctx.parameters.get("targets") or None)
             results = _run_in(stage.path, suite, jobs, ctx, say)
             failures = {n: r for n, r in results.items() if r["status"] != "ok"}
             if failures:
@@ -988,13 +988,16 @@ def _gated(ctx: _Context) -> bool:
     return ctx.data_checked and ctx.parameters.get("audience") != "internal"
 
 
-def _import_gate() -> None:
-    """Import the audit (~1 s) in a thread while the notebooks run.
+def _import_gate(targets: str | None) -> None:
+    """Import the audit and read the targets (~1 s) while the notebooks run.
 
     The data are read only when the gate runs: held during the build they would
     add ~0.3 GB to its peak at 200,000 firms.
     """
+    from jdeval.indicators import load_targets
     from jdeval.report import gate  # noqa: F401
+
+    load_targets(targets)  # kept for the gate (read once per process)
 
 
 def _disclosure_gate(root: Path, ctx: _Context, say: Callable[[str], None]) -> None:

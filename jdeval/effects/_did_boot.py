@@ -29,7 +29,7 @@ which makes the bootstrap-t quantiles coarse.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 __all__ = ["multiplier_bootstrap", "wild_cluster_bootstrap", "WEIGHTS"]
 
@@ -112,7 +112,7 @@ def multiplier_bootstrap(
         b = draws[:, ok]
         q75 = np.quantile(b, 0.75, axis=0, method="inverted_cdf")
         q25 = np.quantile(b, 0.25, axis=0, method="inverted_cdf")
-        sig = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
+        sig = (q75 - q25) / (special.ndtri(0.75) - special.ndtri(0.25))
         sig = np.where(sig <= np.sqrt(np.finfo(float).eps) * 10, np.nan, sig)
         se[ok] = sig / np.sqrt(n)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -69,7 +69,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from jdeval.effects._did_boot import (
     WEIGHTS,
@@ -300,7 +300,7 @@ class AttGtResult(EffectResult):
                 "协方差矩阵奇异，不报告检验统计量 / singular covariance matrix: no statistic",
             )
         w = float(n * theta @ np.linalg.solve(v, theta))
-        return PreTest(w, len(pre), float(stats.chi2.sf(w, len(pre))))
+        return PreTest(w, len(pre), float(special.chdtrc(len(pre), w)))
 
     # --------------------------------------------------------------- aggregate
     def aggregate(
@@ -963,7 +963,7 @@ def _standard_errors(
     """Analytic or bootstrap SEs and critical values (see the module docstring)."""
     if inf.ndim == 1:
         inf = inf[:, None]
-    z = float(stats.norm.ppf(1 - alp / 2))
+    z = float(special.ndtri(1 - alp / 2))
     if cluster is not None:
         return _cluster_standard_errors(n, bstrap, biters, alp, seed, bw, est, reps)
     if bstrap:
@@ -1005,7 +1005,7 @@ def _cluster_standard_errors(n, bstrap, biters, alp, seed, bw, est, reps) -> _SE
             f"clustered by the cluster variable: leave-one-cluster-out jackknife "
             f"variance ({g} clusters), t({g - 1}) critical values"
         )
-        return _SE(se_a, float(stats.t.ppf(1 - alp / 2, df)), None, df, None, text)
+        return _SE(se_a, float(special.stdtrit(df, 1 - alp / 2)), None, df, None, text)
     scores = np.where(np.isfinite(dev), dev, 0.0) * (n * (g - 1) / g)
     b = wild_cluster_bootstrap(scores, n, biters=biters, alp=alp, seed=seed, weights=bw)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 __all__ = ["EffectResult", "AggregateResult", "KEY_COLUMNS", "VALUE_COLUMNS"]
 
@@ -88,12 +88,12 @@ def normal_p_value(est: float, se: float) -> float:
     """Two-sided normal p-value of ``est / se`` (``nan`` without a positive SE)."""
     if not np.isfinite(se) or se <= 0:
         return math.nan
-    return float(2 * stats.norm.sf(abs(est / se)))
+    return float(2 * special.ndtr(-abs(est / se)))
 
 
 def normal_inference(est: float, se: float, alp: float) -> dict[str, float]:
     """``estimate, se, ci_low, ci_high, p_value`` of one normal estimate."""
-    z = stats.norm.ppf(1 - alp / 2)
+    z = special.ndtri(1 - alp / 2)
     return {
         "estimate": est,
         "se": se,
@@ -180,9 +180,9 @@ class EffectResult:
         if self.overall_crit is not None:
             z = self.overall_crit
         elif self.t_df is not None:
-            z = stats.t.ppf(1 - self.alp / 2, self.t_df)
+            z = special.stdtrit(self.t_df, 1 - self.alp / 2)
         else:
-            z = stats.norm.ppf(1 - self.alp / 2)
+            z = special.ndtri(1 - self.alp / 2)
         return (
             self.overall_att - z * self.overall_se,
             self.overall_att + z * self.overall_se,
@@ -201,7 +201,7 @@ class EffectResult:
             se = self.overall_se
             if not np.isfinite(se) or se <= 0:
                 return math.nan
-            return float(2 * stats.t.sf(abs(self.overall_att / se), self.t_df))
+            return float(2 * special.stdtr(self.t_df, -abs(self.overall_att / se)))
         return normal_p_value(self.overall_att, self.overall_se)
 
     def to_frame(self) -> pd.DataFrame:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import html
 import inspect
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -480,6 +482,26 @@ def load_targets(path=None) -> Targets:
         Listing every problem (file, line, field, what to do).
     """
     path = Path(path) if path is not None else default_targets_path()
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:  # missing or unreadable: the located error comes from the reader
+        return _load_targets(path)
+    targets = copy.deepcopy(_checked_targets(str(path.resolve()), digest))
+    targets.path = path
+    return targets
+
+
+@lru_cache(maxsize=8)
+def _checked_targets(path: str, digest: str) -> Targets:
+    """:func:`_load_targets` of ``path`` whose content has SHA-256 ``digest``.
+
+    A report build asks for the targets several times in one process (~0.3 s of
+    YAML each); the caller gets a copy.
+    """
+    return _load_targets(Path(path))
+
+
+def _load_targets(path: Path) -> Targets:
     data, lines = load_yaml(path, what_zh="指标设置", what_en="targets")
     probs, targets = check_targets(data, lines, str(path))
     probs.raise_if_errors(

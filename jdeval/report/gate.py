@@ -695,12 +695,12 @@ def audit(
     memo
         Optional ``memo(fn, ds, **kwargs)`` that may return a stored
         ``fn(ds, **kwargs)`` (e.g. :func:`jdeval.build.share.memo_in`), keyed by
-        content: the linear programmes are solved again only when a published
-        figure, the data or the rule changed.
+        content: the catalogue is built again only when the data or the rule
+        changed, the linear programmes only when a published figure did too.
     """
     u = universe(ds, statuses)
-    labels = _labels(ds)
-    groups = catalogue(u, year=year, rule=rule, labels=labels)
+    solve = memo or _direct
+    groups = solve(_catalogue, ds, year=year, rule=rule, statuses=tuple(statuses))
     reg = Registry(dict(zip(u["_id"], u["batch_year"])))
     for i, (source, pt) in enumerate(tables):
         reg.add_table(pt, source, min_firms=rule.min_firms, number=i)
@@ -718,7 +718,6 @@ def audit(
         reg.add(c)
     if measures is None:
         measures = {FIRMS, *[m for m in AMOUNTS if m in u]}
-    solve = memo or _direct
     leaks = list(reg.attribute) + solve(
         _recoverable,
         ds,
@@ -735,6 +734,12 @@ def audit(
 
 def _direct(fn, ds, **kwargs):
     return fn(ds, **kwargs)
+
+
+def _catalogue(ds, *, year: int, rule: Rule, statuses: tuple[str, ...]) -> list[Group]:
+    """:func:`catalogue` of the data (a function of the data and the rule only)."""
+    u = universe(ds, statuses)
+    return catalogue(u, year=year, rule=rule, labels=_labels(ds))
 
 
 def _recoverable(
