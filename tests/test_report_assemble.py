@@ -675,13 +675,10 @@ def test_scorecard_warnings_are_shown_in_the_preface(ds, report):
     """Scoring 2023 with the 2024 targets file is allowed but said in 前言."""
     assert report.facts.warnings == []
     assert "评价提示" not in consistency.text_of_html(report.to_html())
-    r = assemble(
-        ds,
-        year=2023,
-        effects=_Effects(),
-        previous=False,
-        report_date="2025-03-31",
-    )
+    r = assemble(ds, year=2023, effects=_Effects(), report_date="2025-03-31")
+    # 2023 is the policy's first batch: the panel has 2022, but no awards to score
+    assert 2022 in ds.years and 2022 not in ds.batch_years
+    assert r.facts.previous is None
     assert r.facts.warnings and "2024年度" in r.facts.warnings[0]
     html = consistency.text_of_html(r.to_html())
     pre = [p.text for p in r.section("preface").paragraphs]

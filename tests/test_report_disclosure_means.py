@@ -96,3 +96,19 @@ def test_notebook_score_page_withholds_the_same_means(ds, editions):
     withheld = old - set(_mean_displays(editions["reviewer"]))
     assert withheld and not any(t in html for t in withheld)
     assert any(t in html for t in old - withheld)
+
+
+@pytest.mark.parametrize("year", [2023, 2024, 2025])
+def test_score_page_and_report_pass_the_gate_together(ds, year):
+    """Notebook 03 withholds the means of cells the report's reconciled tables
+    withhold — in 2025 表1 withholds 服务商 only after reconciling with 附件6, and
+    the page's "5/5项≤50万元；均值50.00万元" then pinned a town's 贴息 cell."""
+    from jdeval.indicators import evaluate
+    from jdeval.report import pages
+
+    tg = load_targets()
+    rev = assemble(ds, year=year, compute_effects=False, report_date="2026-03-31")
+    card = evaluate(ds, tg, year=year)
+    page = pages.score_view(card, audience="reviewer", ds=ds)._repr_html_()
+    audit = gate.audit_report(rev, ds, texts=[page])
+    assert audit.ok, audit.render_zh()

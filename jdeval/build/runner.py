@@ -31,6 +31,7 @@ from typing import Any
 from jdeval import ENV_PROGRESS_LOG
 from jdeval.build import atomic, headline, index, manifest, paths, share
 from jdeval.build import cache as bcache
+from jdeval.build.datacheck import check_data
 from jdeval.build.htmlexport import PageInfo, fill_page
 from jdeval.build.paths import display_path
 from jdeval.build.worker import ENV_PARENT, die_with_parent
@@ -320,67 +321,6 @@ def _check_writable(out: Path) -> None:
         )
 
 
-def _check_data(year: int, data: Path, shared_dir: Path) -> None:
-    """Check the data (all data errors at once) and that the year is in it.
-
-    The check runs in a process of its own: parsing holds ~1.4 GB at 200,000 firms,
-    which a child returns when it ends.  The check it leaves in ``shared_dir``
-    (:func:`jdeval.build.share.validate_data`) is what the notebooks and the
-    disclosure gate read, so the build parses its data once.
-    """
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-    from multiprocessing import get_context
-
-    args = (year, str(data), str(shared_dir), bcache.code_version())
-    try:
-        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-            pool.submit(_check_data_here, *args).result()
-    except BrokenProcessPool:
-        raise BuildError(
-            "数据检查进程意外退出 / the data check process died",
-            [
-                _problem(
-                    "data_check_died",
-                    "检查数据的进程意外终止（常见原因：内存不足）。",
-                    "The process checking the data was killed (often: out of memory).",
-                    file=display_path(data),
-                )
-            ],
-        ) from None
-
-
-def _check_data_here(year: int, data: str, shared_dir: str, code: str) -> None:
-    """Body of :func:`_check_data` (in the child process)."""
-    import pandas as pd
-
-    os.environ[bcache.ENV_CODE_VERSION] = code
-    ds = share.load_data(data, cache=shared_dir)  # raises DataError listing all
-    # the evaluation year is an award batch year (the panel also has earlier years)
-    awards = ds.tables.get("awards")
-    batches = (
-        [] if awards is None or "batch_year" not in awards else awards["batch_year"]
-    )
-    years = sorted({int(y) for y in pd.Series(batches).dropna()})
-    years = years or sorted(int(y) for y in ds.years)
-    if years and year not in years:
-        listed = "、".join(str(y) for y in years)
-        raise ConfigError(
-            "评价年度不在数据范围内 / year outside the data",
-            [
-                _problem(
-                    "year_range",
-                    f"数据中的申报批次年度为 {listed}，没有 {year} 年。",
-                    f"The award batch years in the data are {', '.join(map(str, years))};"
-                    f" {year} is not among them.",
-                    file=display_path(Path(data)),
-                    column="year",
-                    value=year,
-                )
-            ],
-        )
-
-
 def _check_data_cached(
     year: int,
     data: Path,
@@ -388,13 +328,14 @@ def _check_data_cached(
     cache_root: Path | None,
     shared_dir: Path,
 ) -> bool:
-    """:func:`_check_data`, skipped when these very files passed it before.
+    """:func:`jdeval.build.datacheck.check_data`, skipped when these very files
+    passed it before.
 
     The key is the data files' SHA-256, the year and the jdeval source.  Returns
     ``True`` when the earlier check was reused.
     """
     if cache_root is None:
-        _check_data(year, data, shared_dir)
+        check_data(year, data, shared_dir, bcache.code_version())
         return False
     spec = json.dumps(
         {
@@ -410,7 +351,7 @@ def _check_data_cached(
     if marker.is_file():
         os.utime(marker)
         return True
-    _check_data(year, data, shared_dir)
+    check_data(year, data, shared_dir, bcache.code_version())
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text("ok\n", encoding="utf-8")
@@ -691,6 +632,7 @@ def build(
             results = _run_in(stage.path, suite, jobs, ctx, say)
             failures = {n: r for n, r in results.items() if r["status"] != "ok"}
             if failures:
+                _drop_shared(ctx, stage.path)
                 kept = stage.keep(failed_dir)
                 raise BuildError(
                     f"构建失败，原报告未改动 / build failed, the previous report at "
@@ -698,7 +640,16 @@ def build(
                     f"{kept}",
                     [_failure_problem(n, r, kept) for n, r in sorted(failures.items())],
                 )
-            _finish(stage.path, suite, results, ctx, reused_check, t_start, say)
+            try:
+                _finish(stage.path, suite, results, ctx, reused_check, t_start, say)
+            except BuildError as e:  # the gate refused it: keep it to look at
+                _drop_shared(ctx, stage.path)
+                kept = stage.keep(failed_dir)
+                raise BuildError(
+                    f"{e.message}。未发布的版本保存在 the unpublished edition is kept "
+                    f"in {kept}",
+                    e.problems,
+                ) from None
         stage.commit()
     if failed_dir.exists():
         shutil.rmtree(failed_dir, ignore_errors=True)
@@ -956,8 +907,7 @@ def _finish(
         say(f"未提供的可选输入 not available: {name} — {reason}")
     shutil.rmtree(tasks_dir)
     _disclosure_gate(root, ctx, say)
-    if ctx.shared_dir.parent == root:  # no build cache: not part of the report
-        shutil.rmtree(ctx.shared_dir, ignore_errors=True)
+    _drop_shared(ctx, root)
     man = dict(ctx.man)
     man["digest"] = ctx.digest
     man["outputs"] = {
@@ -981,6 +931,14 @@ def _finish(
     )
     manifest.write_sums(root)
     _publishable(root)
+
+
+def _drop_shared(ctx: _Context, root: Path) -> None:
+    """Delete the shared results when they live in the staged folder (no build
+    cache): firm-level data and estimates, never part of a report or a kept
+    failed build."""
+    if ctx.shared_dir.parent == root:
+        shutil.rmtree(ctx.shared_dir, ignore_errors=True)
 
 
 def _gated(ctx: _Context) -> bool:

@@ -75,6 +75,15 @@ class Dataset:
             return []
         return sorted(int(y) for y in fy["year"].dropna().unique())
 
+    @property
+    def batch_years(self) -> list[int]:
+        """Award batch years (申报批次), ascending: the years that can be evaluated."""
+        aw = self.tables.get("awards")
+        if aw is None or "batch_year" not in aw:
+            return []
+        batch = pd.to_numeric(aw["batch_year"], errors="coerce").dropna()
+        return sorted(int(y) for y in batch.unique())
+
     def summary(self) -> pd.DataFrame:
         """Rows and columns per table, with the table's Chinese name (数据概况)."""
         tables = get_contract().tables

@@ -479,14 +479,8 @@ def check_year(ds, targets: Targets, year: int) -> list[Problem]:
     is re-scored under this year's targets for comparison) but returns a warning
     that the command line prints and the report shows.
     """
-    awards = getattr(ds, "tables", {}).get("awards")
-    batch = (
-        pd.to_numeric(awards["batch_year"], errors="coerce")
-        if awards is not None and "batch_year" in awards
-        else pd.Series(dtype=float)
-    )
-    if not (batch == year).any():
-        have = sorted({int(y) for y in batch.dropna().unique()})
+    have = ds.batch_years
+    if year not in have:
         p = ProblemList()
         p.error(
             "no_data_for_year",

@@ -328,7 +328,7 @@ def prepare(
     dominance = sdc_rule.dominance if dominance is None else dominance
     if scorecard is None:
         scorecard = _evaluate(ds, tgt, y, scheme, assessments)
-    if previous is None and y - 1 in (getattr(ds, "years", []) or []):
+    if previous is None and y - 1 in ds.batch_years:  # the first batch has none
         previous = _evaluate(ds, tgt, y - 1, scheme, assessments)
     if survey is None:
         if _survey_absent(ds):

@@ -110,6 +110,16 @@ def category_labels() -> dict[str, str]:
     }
 
 
+def industry_names() -> dict[str, str]:
+    """Industry division code → "code name" (the district resource file)."""
+    from jdeval import resources
+    from jdeval.indicators.yamlsource import load_yaml
+
+    p = resources.__path__[0] + "/district.yaml"
+    d, _ = load_yaml(p, what_zh="区情资料", what_en="district resource")
+    return {str(i["div"]): f"{i['div']} {i['name']}" for i in d.get("industries", [])}
+
+
 def town_labels(ds: Any) -> dict[str, str]:
     """Town code → town name from ``ds.towns``."""
     t = table(ds, "towns")

@@ -899,30 +899,26 @@ def redact_withheld(report, *, min_firms: int = 3) -> int:
 
 
 def redact_means(texts, ds, *, year: int, targets=None):
-    """Drop, from indicator displays, means whose total 表1 withholds.
+    """Drop, from indicator displays, means whose total the edition withholds.
 
-    For pages built without the report (notebook 03's score table): the
-    category table of :func:`jdeval.report.outline` is protected as the report
-    protects it, and a "n/n项…均值x万元" whose n × x is a withheld category
-    total loses the mean, as :func:`redact_withheld` does in the report.
+    For pages built without the report (notebook 03's score table): the report's
+    distribution tables are protected and reconciled as the report does
+    (:func:`jdeval.report.distribution.withheld`), and a "n/n项…均值x万元" whose
+    n × x is a withheld total loses the mean, as :func:`redact_withheld` does in
+    the report.
     """
-    from jdeval.report import disclosure
+    from jdeval.report import distribution
 
     rule, statuses = _targets_rule(targets)
-    u = universe(ds, statuses)
-    u = u.loc[u["batch_year"] == year]
-    if u.empty:
-        return texts
-    pt = disclosure.protect(
-        u.assign(_rid=u["_id"]).set_index("_rid", drop=False),
-        "category",
-        "approved_amount",
-        firm="beneficiary",
+    reg = Registry()
+    for pt in distribution.withheld(
+        ds,
+        year,
+        statuses=statuses,
         min_firms=rule.min_firms,
         dominance=rule.dominance,
-    )
-    reg = Registry()
-    reg.add_table(pt, min_firms=rule.min_firms)
+    ):
+        reg.add_table(pt, min_firms=rule.min_firms)
     means = {
         (len(c.rows), f"{c.withheld / len(c.rows):.2f}")
         for c in reg.cells

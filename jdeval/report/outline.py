@@ -14,7 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from jdeval.report import charts, disclosure, evidence, formats, selfeval
+from jdeval.report import (
+    charts,
+    disclosure,
+    distribution,
+    evidence,
+    formats,
+    selfeval,
+)
 from jdeval.report import facts as factsmod
 from jdeval.report.document import Figure, Paragraph, Section, Table
 from jdeval.report.facts import Facts
@@ -82,6 +89,20 @@ class Inputs:
     unavailable: dict[str, str] = field(default_factory=dict)
     min_firms: int = 3
     dominance: float = 0.85
+    _dist: dict | None = field(default=None, repr=False)
+
+    def distribution(self) -> dict[str, Any]:
+        """The year's protected distribution tables (:mod:`distribution`), once."""
+        if self._dist is None:
+            self._dist = distribution.tables(
+                self.ds,
+                self.year,
+                statuses=self.targets.policies.approved_statuses,
+                audience=self.audience,
+                min_firms=self.min_firms,
+                dominance=self.dominance,
+            )
+        return self._dist
 
     def ctx(self, **extra: Any) -> dict[str, Any]:
         m = self.targets.meta
@@ -307,19 +328,7 @@ def _ch1(inp: Inputs) -> list[Section]:
     statuses = inp.targets.policies.approved_statuses
     a = factsmod.approved(factsmod.table(inp.ds, "awards"), inp.year, statuses)
     if len(a):
-        pt = disclosure.protect(
-            a,
-            "category",
-            "approved_amount",
-            firm="beneficiary",
-            audience=inp.audience,
-            min_firms=inp.min_firms,
-            dominance=inp.dominance,
-            labels={"category": factsmod.category_labels()},
-            firms_label="受益单位数（家）",
-            value_label="核定金额（万元）",
-        )
-        pt.frame.index.name = "支持类别"
+        pt = inp.distribution()["categories"]
         table = _protected_table(
             pt, f"{inp.year}年度各支持类别核定项目情况", "categories"
         )
@@ -475,11 +484,7 @@ def _funds_trend(inp: Inputs) -> Figure | None:
     aw = factsmod.table(inp.ds, "awards")
     if aw.empty or "batch_year" not in aw:
         return None
-    years = sorted(
-        int(y)
-        for y in pd.to_numeric(aw["batch_year"], errors="coerce").dropna().unique()
-        if int(y) <= inp.year
-    )
+    years = [y for y in inp.ds.batch_years if y <= inp.year]
     if len(years) < 2:
         return None
     statuses = inp.targets.policies.approved_statuses
@@ -878,46 +883,14 @@ def _annex6(inp: Inputs, aw: pd.DataFrame) -> Section:
     a6 = Section("annex6", "附件6 街镇及行业分布表", 0, page_break=True)
     if not len(aw):
         return a6
-    tl = factsmod.town_labels(inp.ds)
-    kw = dict(
-        firm="beneficiary",
-        audience=inp.audience,
-        min_firms=inp.min_firms,
-        dominance=inp.dominance,
-    )
-    ent = aw.loc[aw["beneficiary"].notna()]
-    pt = disclosure.protect(
-        ent,
-        "town_code",
-        "approved_amount",
-        labels={"town_code": tl},
-        firms_label="受益单位数（家）",
-        value_label="核定金额（万元）",
-        **kw,
-    )
-    pt.frame.index.name = "街镇"
+    dist = inp.distribution()
+    pt = dist["by_town"]
     a6.add(_protected_table(pt, "各街镇受益单位数及核定金额", "by_town"))
-    if "industry_div" in ent:
-        pi = disclosure.protect(
-            ent,
-            "industry_div",
-            "approved_amount",
-            labels={"industry_div": _industry_names()},
-            firms_label="受益单位数（家）",
-            value_label="核定金额（万元）",
-            **kw,
-        )
-        pi.frame.index.name = "行业大类"
-        a6.add(_protected_table(pi, "各行业大类受益单位数及核定金额", "by_industry"))
-    px = disclosure.protect(
-        ent,
-        ["town_code", "category"],
-        "approved_amount",
-        labels={"town_code": tl, "category": factsmod.category_labels()},
-        **kw,
-    )
-    px.frame.index.name = "街镇"
-    a6.add(_protected_table(px, "各街镇分支持类别核定金额（万元）", "town_by_category"))
+    if "by_industry" in dist:
+        caption = "各行业大类受益单位数及核定金额"
+        a6.add(_protected_table(dist["by_industry"], caption, "by_industry"))
+    caption = "各街镇分支持类别核定金额（万元）"
+    a6.add(_protected_table(dist["town_by_category"], caption, "town_by_category"))
     shown = pt.values.drop(index=pt.values.index[-1])
     bf = shown.reset_index()
     bf.columns = ["town", "firms", "amount"]
@@ -952,15 +925,6 @@ def _annexes(inp: Inputs) -> list[Section]:
         _annex6(inp, aw),
         selfeval.annex_section(inp, "annex7"),  # 财预〔2020〕10号附件2
     ]
-
-
-def _industry_names() -> dict[str, str]:
-    from jdeval import resources
-    from jdeval.indicators.yamlsource import load_yaml
-
-    p = resources.__path__[0] + "/district.yaml"
-    d, _ = load_yaml(p, what_zh="区情资料", what_en="district resource")
-    return {str(i["div"]): f"{i['div']} {i['name']}" for i in d.get("industries", [])}
 
 
 def build_sections(inp: Inputs) -> list[Section]:
