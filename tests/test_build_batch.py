@@ -235,3 +235,23 @@ def test_display_paths_are_relative_to_the_project_or_bare_names():
     )
     assert display_path("/home/someone/secret/real_2024") == "real_2024"
     assert display_path("") == ""
+
+
+@pytest.mark.slow
+def test_every_year_of_the_policy_builds_with_the_bundled_suite(ds, tmp_path):
+    """The real suite for 2023 (no previous batch), 2024 and 2025 (whose reviewer
+    edition once failed the disclosure gate through notebook 03's means)."""
+    out_root = tmp_path / "reports"
+    specs = [
+        BuildSpec(year=y, out=out_root / str(y), data=ds.source, name=str(y))
+        for y in (2023, 2024, 2025)
+    ]
+    lines: list[str] = []
+    outcomes = run_batch(specs, out_root=out_root, parallel=1, say=lines.append)
+    assert [o.ok for o in outcomes] == [True, True, True], lines
+    index = (out_root / "index.html").read_text("utf-8")
+    assert [h for h in links(index) if h.endswith("index.html")] == [
+        f"{y}/index.html" for y in (2023, 2024, 2025)
+    ]
+    for y in (2023, 2024, 2025):
+        assert (out_root / str(y) / f"annual_report_{y}.docx").is_file()
