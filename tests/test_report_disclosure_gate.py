@@ -77,7 +77,7 @@ def small(tmp_path_factory):
     )
 
 
-def _audit(ds, texts, tables=()):
+def _audit(ds, texts, tables=(), memo=None):
     tg = load_targets()
     return gate.audit(
         ds,
@@ -86,6 +86,7 @@ def _audit(ds, texts, tables=()):
         statuses=tg.policies.approved_statuses,
         tables=tables,
         texts=texts,
+        memo=memo,
     )
 
 
@@ -126,17 +127,9 @@ def test_gate_reuses_its_linear_programmes_only_for_the_same_figures(
     from jdeval.build.share import ENV_SHARED_LOG, memo_in
 
     monkeypatch.setenv(ENV_SHARED_LOG, str(tmp_path / "calls.jsonl"))
-    tg = load_targets()
 
     def run(texts, code="v1"):
-        return gate.audit(
-            small,
-            year=2024,
-            rule=tg.policies.disclosure.rule,
-            statuses=tg.policies.approved_statuses,
-            texts=texts,
-            memo=memo_in(tmp_path / "cache", code=code),
-        )
+        return _audit(small, texts, memo=memo_in(tmp_path / "cache", code=code))
 
     leak = "K4 补充指标：3家，核定贴息98.76万元"
     first = run([leak, "一、项目概况"])

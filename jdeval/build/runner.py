@@ -573,21 +573,7 @@ def build(
     inputs = manifest.input_files(
         inp.data, inp.targets, inp.assessments, inp.narrative, report_dir=out
     )
-    parameters = {
-        "year": year,
-        "data_dir": str(inp.data),
-        "as_of": inp.as_of,
-        "targets": str(inp.targets) if inp.targets else "",
-        "assessments": str(inp.assessments) if inp.assessments else "",
-        "narrative": str(inp.narrative) if inp.narrative else "",
-        "scheme": scheme,
-        "audience": audience,
-        "out_dir": ".",
-    }
-    shown = {
-        k: (display_path(v) if k in _PATH_PARAMS else v) for k, v in parameters.items()
-    }
-    shown.pop("out_dir")
+    parameters, shown = _parameters(year, inp, scheme, audience)
     _say_inputs(say, shown)
     build_time = _now()
     man = manifest.make_manifest(
@@ -599,7 +585,6 @@ def build(
         report_dir=out,
     )
     digest = manifest.core_digest(man)
-    failed_dir = out.with_name(out.name + "_failed")
     with atomic.Staging(out) as stage:
         shared_dir = cache_root / "shared" if cache_root else stage.path / "_shared"
         reused_check = False
@@ -626,33 +611,9 @@ def build(
             synthetic=_is_synthetic(inp.data),
             data_checked=check_data,
         )
-        with ThreadPoolExecutor(1) as early:
-            if _gated(ctx):
-                early.submit(_import_gate, ctx.parameters.get("targets") or None)
-            results = _run_in(stage.path, suite, jobs, ctx, say)
-            failures = {n: r for n, r in results.items() if r["status"] != "ok"}
-            if failures:
-                _drop_shared(ctx, stage.path)
-                kept = stage.keep(failed_dir)
-                raise BuildError(
-                    f"构建失败，原报告未改动 / build failed, the previous report at "
-                    f"{out} is untouched. 失败的笔记本保存在 failed notebooks kept in "
-                    f"{kept}",
-                    [_failure_problem(n, r, kept) for n, r in sorted(failures.items())],
-                )
-            try:
-                _finish(stage.path, suite, results, ctx, reused_check, t_start, say)
-            except BuildError as e:  # the gate refused it: keep it to look at
-                _drop_shared(ctx, stage.path)
-                kept = stage.keep(failed_dir)
-                raise BuildError(
-                    f"{e.message}。未发布的版本保存在 the unpublished edition is kept "
-                    f"in {kept}",
-                    e.problems,
-                ) from None
+        _run_staged(stage, suite, jobs, ctx, reused_check, t_start, say)
         stage.commit()
-    if failed_dir.exists():
-        shutil.rmtree(failed_dir, ignore_errors=True)
+    shutil.rmtree(_failed_dir(out), ignore_errors=True)  # an earlier failure's
     if cache_root is not None:
         bcache.prune(cache_root)
     say(
@@ -660,6 +621,71 @@ def build(
         f"({time.perf_counter() - t_start:.1f} s)"
     )
     return out
+
+
+def _run_staged(
+    stage: atomic.Staging,
+    suite: list[tuple[Notebook, Path]],
+    jobs: int,
+    ctx: _Context,
+    reused_check: bool,
+    t_start: float,
+    say: Callable[[str], None],
+) -> None:
+    """Run the suite in the staged folder and finish it; keep it when it fails."""
+    out = stage.out
+    failed_dir = _failed_dir(out)
+    with ThreadPoolExecutor(1) as early:
+        if _gated(ctx):
+            early.submit(_import_gate, ctx.parameters.get("targets") or None)
+        results = _run_in(stage.path, suite, jobs, ctx, say)
+        failures = {n: r for n, r in results.items() if r["status"] != "ok"}
+        if failures:
+            _drop_shared(ctx, stage.path)
+            kept = stage.keep(failed_dir)
+            raise BuildError(
+                f"构建失败，原报告未改动 / build failed, the previous report at "
+                f"{out} is untouched. 失败的笔记本保存在 failed notebooks kept in "
+                f"{kept}",
+                [_failure_problem(n, r, kept) for n, r in sorted(failures.items())],
+            )
+        try:
+            _finish(stage.path, suite, results, ctx, reused_check, t_start, say)
+        except BuildError as e:  # the gate refused it: keep it to look at
+            _drop_shared(ctx, stage.path)
+            kept = stage.keep(failed_dir)
+            raise BuildError(
+                f"{e.message}。未发布的版本保存在 the unpublished edition is kept "
+                f"in {kept}",
+                e.problems,
+            ) from None
+
+
+def _failed_dir(out: Path) -> Path:
+    """Where a failed build's staged folder is kept for the user to look at."""
+    return out.with_name(out.name + "_failed")
+
+
+def _parameters(
+    year: int, inp: _Inputs, scheme: str, audience: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The notebooks' parameters, and as the pages and manifest show them."""
+    parameters = {
+        "year": year,
+        "data_dir": str(inp.data),
+        "as_of": inp.as_of,
+        "targets": str(inp.targets) if inp.targets else "",
+        "assessments": str(inp.assessments) if inp.assessments else "",
+        "narrative": str(inp.narrative) if inp.narrative else "",
+        "scheme": scheme,
+        "audience": audience,
+        "out_dir": ".",
+    }
+    shown = {
+        k: (display_path(v) if k in _PATH_PARAMS else v) for k, v in parameters.items()
+    }
+    shown.pop("out_dir")
+    return parameters, shown
 
 
 _PATH_PARAMS = ("data_dir", "targets", "assessments", "narrative")
