@@ -3,8 +3,8 @@
 Public API (names are imported lazily, so ``import jdeval.effects`` is cheap)::
 
     att_gt(...)                  Callaway & Sant'Anna group-time ATTs (R did names)
-    twfe(...)                    static two-way fixed effects (pyfixest)
-    event_study(...)             dynamic TWFE or Sun-Abraham event study (pyfixest)
+    twfe(...)                    static two-way fixed effects (exact solver/pyfixest)
+    event_study(...)             dynamic TWFE or Sun-Abraham event study (same)
     propensity_match(...)        PS matching / IPW, balance, matched-sample DiD
     estimate_tfp(...)            TFP: FE Cobb-Douglas or Ackerberg-Caves-Frazer
     build_panel(ds)              firm x year outcomes, cohorts, pre-period covariates

@@ -1,14 +1,17 @@
-"""Static two-way fixed-effects (TWFE, 双向固定效应) regressions on pyfixest.
+"""Static two-way fixed-effects (TWFE, 双向固定效应) regressions.
 
-``y_it = alpha_i + gamma_t + beta' D_it + x_it' theta + u_it`` estimated by
-:func:`pyfixest.feols` with firm and year fixed effects.
+``y_it = alpha_i + gamma_t + beta' D_it + x_it' theta + u_it`` with firm and year
+fixed effects. The policy case (the treatment dummy built from ``gname``, no
+covariates, firm-clustered SEs) goes to the exact O(rows) solver of
+:mod:`jdeval.effects._fe_regression`; everything else to :func:`pyfixest.feols`.
+Both give the same numbers (``tests/test_effects_fe_regression.py``).
 
 Standard errors: by default clustered by firm (``CRV1``) with pyfixest's default
 small-sample correction, which equals R fixest's default
 (``ssc(adj = TRUE, cluster.adj = TRUE, fixef.K = "nested")``: factor
 ``G/(G-1) · (n-1)/(n-K)`` where the firm fixed effects, nested in the firm clusters,
-count as one parameter, ``K`` = regressors + 1; checked in
-``tests/test_effects_twfe.py``).
+count as one parameter, ``K`` = regressors + 1, plus ``T − 1`` with year effects;
+checked in ``tests/test_effects_twfe.py`` and ``tests/test_effects_fe_regression.py``).
 linearmodels' clustered SEs are slightly smaller (no ``(n-1)/(n-k)`` factor).
 ``vcov="iid"`` gives the conventional (textbook) SEs.
 
@@ -16,7 +19,7 @@ Under staggered adoption with effects that differ by cohort or over time, the TW
 coefficient is a weighted average of cell effects with weights that can be
 negative (Goodman-Bacon 2021; de Chaisemartin & D'Haultfœuille 2020): it estimates
 something other than the ATT. Use it as a comparison with Callaway–Sant'Anna, not as
-the headline. pyfixest drops singleton fixed-effect groups
+the headline. Singleton fixed-effect rows are dropped, as pyfixest does by default
 (``fixef_rm="singleton"``); the number of rows used is in ``extra["n_obs"]``.
 """
 
@@ -27,25 +30,16 @@ import math
 import numpy as np
 import pandas as pd
 
+from jdeval.effects._fe_regression import (
+    FeFit,
+    feols_quiet,
+    indicator_fe_fit,
+    pyfixest_fit,
+)
 from jdeval.effects.results import EffectResult
 from jdeval.errors import DataError, ProblemList
 
 __all__ = ["twfe", "treatment_dummy", "check_columns", "vcov_spec", "feols_quiet"]
-
-
-def feols_quiet(fml: str, data: pd.DataFrame, vcov):
-    """:func:`pyfixest.feols` without its pandas-3 deprecation noise.
-
-    pyfixest 0.60 calls ``inplace=`` pandas methods that pandas 3.1 deprecates; the
-    warnings say nothing about the user's data and would clutter notebooks.
-    """
-    import warnings
-
-    import pyfixest as pf
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        return pf.feols(fml, data=data, vcov=vcov)
 
 
 def check_columns(data: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -132,15 +126,14 @@ def twfe(
     -------
     EffectResult
         ``kind="twfe"``; ``to_frame()`` has one row per regressor (``term``);
-        ``extra`` holds ``n_obs``, ``r2_within`` and the pyfixest model.
+        ``extra`` holds ``n_obs``, ``r2_within`` and ``dof`` (no fitted model:
+        pyfixest models hold ~1 GB at 200,000 firms).
 
     Raises
     ------
     DataError
         If a column is missing or no row is usable.
     """
-    from scipy import stats
-
     if (gname is None) == (treat is None):
         raise ValueError("give exactly one of gname= or treat=")
     needed = [yname, idname, tname] + ([gname] if gname else [])
@@ -161,25 +154,8 @@ def twfe(
             column=yname,
         )
         problems.raise_if_errors(DataError, "无法估计 TWFE / cannot estimate TWFE")
-    rhs = " + ".join(treat_cols + xcols)
-    fe = f"{idname} + {tname}" if time_fe else idname
-    model = feols_quiet(f"{yname} ~ {rhs} | {fe}", df, vcov_spec(vcov, idname))
-    tidy = model.tidy()
-    z = stats.norm.ppf(1 - alp / 2)
-    frame = pd.DataFrame(
-        {
-            "term": tidy.index.astype(str),
-            "estimate": tidy["Estimate"].to_numpy(float),
-            "se": tidy["Std. Error"].to_numpy(float),
-        }
-    )
-    # t-based intervals as fixest reports them
-    dof = _dof(model)
-    crit = stats.t.ppf(1 - alp / 2, dof) if dof and dof > 0 else z
-    frame["ci_low"] = frame["estimate"] - crit * frame["se"]
-    frame["ci_high"] = frame["estimate"] + crit * frame["se"]
-    frame["p_value"] = tidy["Pr(>|t|)"].to_numpy(float)
-    frame["n"] = int(model._N)
+    fit = _fit(df, yname, idname, tname, treat_cols, xcols, time_fe, vcov, bool(gname))
+    frame = _coef_frame(fit, alp)
     main = frame.loc[frame["term"] == treat_cols[0]]
     att = float(main["estimate"].iloc[0]) if len(main) else math.nan
     se = float(main["se"].iloc[0]) if len(main) else math.nan
@@ -189,17 +165,17 @@ def twfe(
         "effects the TWFE coefficient is a weighted average of cell effects (weights "
         "may be negative), not the ATT; shown for comparison."
     ]
-    n_drop = len(df) - int(model._N)
+    n_drop = len(df) - fit.n_obs
     if n_drop:
         notes.append(
-            f"pyfixest 删除了 {n_drop} 个单例固定效应观测 / pyfixest dropped "
+            f"删除了 {n_drop} 个单例固定效应观测 / dropped "
             f"{n_drop} singleton fixed-effect rows"
         )
     return EffectResult(
         frame=frame,
         overall_att=att,
         overall_se=se,
-        estimator="TWFE (pyfixest feols)",
+        estimator="TWFE (firm and year fixed effects)",
         kind="twfe",
         n_units=int(df.loc[:, idname].nunique()),
         se_type=_se_text(vcov),
@@ -207,20 +183,56 @@ def twfe(
         outcome=yname,
         notes=notes,
         extra={
-            "n_obs": int(model._N),
-            "r2_within": float(model._r2_within),
-            "model": model,
-            "dof": dof,
+            "n_obs": fit.n_obs,
+            "r2_within": fit.r2_within,
+            "dof": fit.dof_t,
+            "engine": fit.engine,
         },
     )
 
 
-def _dof(model) -> int | None:
-    """Residual degrees of freedom pyfixest uses for t-based p-values."""
-    try:
-        return int(model._df_t)
-    except (AttributeError, TypeError, ValueError):
-        return None
+def _fit(
+    df, yname, idname, tname, treat_cols, xcols, time_fe, vcov, built_dummy
+) -> FeFit:
+    """The exact indicator solver when it covers the model, else pyfixest.
+
+    The solver covers the 0/1 dummy built from ``gname`` with year effects, no
+    covariates and firm-clustered SEs (the policy comparison).
+    """
+    if built_dummy and not xcols and time_fe and vcov == "CRV1":
+        fit = indicator_fe_fit(
+            df[yname].to_numpy(float),
+            df[idname],
+            df[tname].to_numpy(),
+            df["treated"].to_numpy().astype("int64"),
+            ["treated"],
+        )
+        if fit is not None:
+            return fit
+    rhs = " + ".join(treat_cols + xcols)
+    fe = f"{idname} + {tname}" if time_fe else idname
+    return pyfixest_fit(f"{yname} ~ {rhs} | {fe}", df, vcov_spec(vcov, idname))
+
+
+def _coef_frame(fit: FeFit, alp: float) -> pd.DataFrame:
+    """One row per regressor with t-based intervals and p-values, as fixest."""
+    from scipy import special  # scipy.stats (same functions) is slow to import
+
+    est = fit.coef
+    se = np.sqrt(np.diag(fit.vcov))
+    dof = fit.dof_t
+    if dof and dof > 0:
+        crit = special.stdtrit(dof, 1 - alp / 2)
+        p = 2 * (1 - special.stdtr(dof, np.abs(est / se)))
+    else:
+        crit = special.ndtri(1 - alp / 2)
+        p = 2 * (1 - special.ndtr(np.abs(est / se)))
+    frame = pd.DataFrame({"term": fit.names, "estimate": est, "se": se})
+    frame["ci_low"] = est - crit * se
+    frame["ci_high"] = est + crit * se
+    frame["p_value"] = p
+    frame["n"] = fit.n_obs
+    return frame
 
 
 def _formula_vars(xformla: str | None) -> list[str]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 from threadpoolctl import threadpool_limits
 
 from jdeval.effects.outcomes import COVARIATES, OUTCOMES, build_panel, outcome_label
@@ -82,7 +82,7 @@ def naive_difference(
         if len(a) > 1 and len(b) > 1
         else math.nan
     )
-    z = stats.norm.ppf(1 - alp / 2)
+    z = special.ndtri(1 - alp / 2)
     frame = pd.DataFrame(
         {
             "term": ["funded - not funded"],
@@ -396,7 +396,7 @@ def policy_effects(
     from jdeval.effects._twfe import twfe
     from jdeval.effects.attrition import attrition_diagnostic
     from jdeval.effects.did import att_gt
-    from jdeval.effects.heterogeneity import heterogeneity
+    from jdeval.effects.heterogeneity import DIMENSIONS, heterogeneity
     from jdeval.effects.matching import propensity_match
     from jdeval.effects.productivity import estimate_tfp
     from jdeval.effects.progress import Progress
@@ -458,8 +458,12 @@ def policy_effects(
     # E1: how SEs are clustered, PS overlap and entry/exit (first outcome = main)
     attrition_by, main_fit = {}, {}
     xformla = "~ " + " + ".join(covariates)
+    # the columns the designs read (ids, cohort, covariates, heterogeneity groups):
+    # a row subset of the whole panel would cost ~0.2 GB per outcome at 200,000 firms
+    used = ["firm_id", "year", "first_award_year", *covariates, *DIMENSIONS]
+    used = [c for c in dict.fromkeys(used) if c in panel.columns]
     for o in outcomes:
-        d = panel.dropna(subset=[o, *covariates])
+        d = panel[list(dict.fromkeys([*used, o]))].dropna(subset=[o, *covariates])
         n_firms = int(d["firm_id"].nunique())
         gd = d["first_award_year"].to_numpy()
         n_treated = int(d.loc[(gd > 0) & (gd <= year), "firm_id"].nunique())
@@ -496,9 +500,6 @@ def policy_effects(
                 estimator="sunab",
                 alp=alp,
             )
-            # the fitted pyfixest model keeps its design matrices (~0.8 GB per
-            # outcome at 200,000 firms); the report uses only the estimates
-            sa[o].extra["model"] = None
             rows.append(_row(o, "sun_abraham", sa[o], n_firms, n_treated, alp))
             bar.mark("sun_abraham", "Sun-Abraham 事件研究", outcome=o)
             tw = twfe(
