@@ -79,3 +79,19 @@ def test_heterogeneity_group_equals_separate_estimate(panel, ds):
     assert row["estimate"] == pytest.approx(direct.overall_att, abs=1e-12)
     assert row["se"] == pytest.approx(direct.overall_se, abs=1e-12)
     assert row["n_treated"] == sub.loc[sub["first_award_year"] > 0, "firm_id"].nunique()
+
+
+def test_first_year_has_no_leave_one_batch_out(ds):
+    """With one funded batch (the policy's first year) leaving it out leaves no
+    treated firm: the check is not shown (it once printed 0.000 and counted as a
+    check that disagreed), and the progress count matches the rows."""
+    p = build_panel(ds, tfp=None, max_year=2023)
+    g = p["first_award_year"].to_numpy()
+    p["first_award_year"] = np.where(g > 2023, 0, g)
+    p = p.dropna(subset=COVARIATES)
+    seen = []
+    with progress.reporting(seen.append):
+        table = robustness(p, yname="digital_inv_share", covariates=COVARIATES)
+    assert not any(c.startswith("leave_out_") for c in table["check"])
+    assert {"placebo", "never_treated", "no_covariates"} <= set(table["check"])
+    assert {e.total for e in seen} == {len(seen)}

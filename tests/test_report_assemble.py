@@ -839,3 +839,14 @@ def test_data_or_targets_change_is_never_served_stale(ds, tmp_path, monkeypatch)
         2 * renamed.facts["awards"].amount_approved
     )
     assert _prepare_calls(tmp_path / "calls.jsonl") == [False, False, False]
+
+
+def test_action_plan_targets_in_their_final_year_are_missed_not_behind(ds):
+    """2025 is the action plan's target year: no "behind schedule" wording, no
+    yearly quota for years that do not come, no placeholder."""
+    r = assemble(ds, year=2025, compute_effects=False, report_date="2026-03-31")
+    plan = [f for f in r.narrative.problems if "行动计划目标" in f.title]
+    assert plan and "到期未实现" in plan[0].title
+    text = plan[0].problem + plan[0].cause + plan[0].recommendation
+    assert "落后于进度" not in text and "每年约" not in text and "—家" not in text
+    assert "2026年度绩效目标" not in text and "全周期绩效评价" in text

@@ -215,6 +215,28 @@ def test_wide_table_goes_landscape_and_keeps_its_heading(hand_report, tmp_path):
             assert b == word.WD_ORIENT.PORTRAIT
 
 
+def test_no_section_break_stands_in_a_paragraph_of_its_own(parts):
+    """A break in an empty paragraph after content that fills a page prints a blank
+    page (2025 report, before the landscape 街镇×类别 table): breaks sit in the
+    last paragraph of content, except right after a table (then 1 pt high)."""
+    body = parts["document"].find(f"{W}body")
+    for p in body.findall(f"{W}p"):
+        if p.find(f"{W}pPr/{W}sectPr") is None or p.find(f"{W}r") is not None:
+            continue
+        prev = p.getprevious()
+        assert prev is not None and prev.tag == f"{W}tbl"
+        line = p.find(f"{W}pPr/{W}spacing")
+        assert line is not None and line.get(f"{W}line") == "20"  # 1 pt
+
+
+def test_a_document_ending_landscape_has_no_empty_last_section(hand_report):
+    doc = word.build_document(hand_report)
+    assert doc.sections[-1].orientation == word.WD_ORIENT.LANDSCAPE
+    body = doc.element.body
+    last = body[-2]  # the paragraph before the document's own section
+    assert last.find(f"{W}r") is not None or last.tag == f"{W}tbl"
+
+
 # ------------------------------------------------------------------ charts
 def _chart_figures() -> list[Figure]:
     es = pd.DataFrame(

@@ -18,7 +18,8 @@ Chinese and English:
 ``no_covariates``
     Unconditional parallel trends (no covariates).
 ``leave_out_<g>``
-    The main design without cohort ``g``: no single cohort should drive the result.
+    The main design without cohort ``g``: no single cohort should drive the result
+    (only with two cohorts or more; with one there is nothing left to estimate).
 ``twfe``
     Static two-way fixed effects. A different estimand under heterogeneous effects
     (Goodman-Bacon 2021): a gap to CS is expected, not a failure.
@@ -187,7 +188,7 @@ def robustness(
     d = compact_panel(panel, yname, covariates)
     g = d["first_award_year"].to_numpy()
     cohorts = sorted(set(g[g > 0].tolist()))
-    bar = Progress("robustness", total=5 + len(cohorts))
+    bar = Progress("robustness", total=5 + len(cohorts) * (len(cohorts) > 1))
     rows = []
     main_res = main_result or _cs(
         d, yname, covariates=covariates, control_group="notyettreated", alp=alp
@@ -331,7 +332,9 @@ def robustness(
         rows.append(overlap_row(check, zh, en, est, se))
         bar.mark(check, zh, outcome=yname)
 
-    for cohort in cohorts:
+    # leaving one batch out needs another treated batch: in the policy's first
+    # year (one batch) there is nothing to compare, and no row is shown
+    for cohort in cohorts if len(cohorts) > 1 else []:
         sub = d.loc[d["first_award_year"].to_numpy() != cohort]
         est, se = _simple(
             sub, yname, covariates=covariates, control_group="notyettreated", alp=alp

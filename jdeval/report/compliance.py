@@ -126,6 +126,17 @@ class PlanTarget:
         n = self.needed_per_year(year)
         return None if n is None else int(round(n * self.n_firms))
 
+    def ended(self, year: int) -> bool:
+        """``year`` is the target year or later: the target is missed, not behind."""
+        return self.target_year is not None and year >= self.target_year
+
+    @property
+    def firms_short(self) -> int | None:
+        """规上 firms missing to the target this year (at this year's count)."""
+        if self.share is None or self.target is None:
+            return None
+        return int(round(max(0.0, self.target - self.share) * self.n_firms))
+
 
 def _bool(s: pd.Series) -> pd.Series:
     # vectorised (a per-value lambda took ~1 s per 100,000 firm-years)

@@ -417,11 +417,42 @@ def _row_flag(row, tag: str) -> None:
     trpr.append(el)
 
 
+def _tuck_break(doc) -> None:
+    """Keep a section break from printing a blank page.
+
+    python-docx ends a section with a new empty paragraph holding the break; after
+    a table and its note that fill a page, that paragraph (and the spacer before
+    it) spill onto a page of their own, printed blank.  An empty spacer before it
+    is dropped and the break moves into the paragraph before it; after a table,
+    where it cannot, its paragraph is made 1 pt high.
+    """
+    body = doc.element.body
+    brk = body[-2]  # the paragraph closing the previous section; body[-1]: sectPr
+    prev = brk.getprevious()
+    if _is_spacer(prev):  # the space after a table: the break takes its place
+        body.remove(prev)
+        prev = brk.getprevious()
+    ppr = brk.find(qn("w:pPr"))
+    if prev is not None and prev.tag == qn("w:p"):
+        if prev.find(f"{qn('w:pPr')}/{qn('w:sectPr')}") is None:
+            prev.get_or_add_pPr().append(ppr.find(qn("w:sectPr")))
+            body.remove(brk)
+            return
+    fmt = DocxParagraph(brk, doc._body).paragraph_format
+    fmt.line_spacing, fmt.space_before, fmt.space_after = Pt(1), Pt(0), Pt(0)
+
+
+def _is_spacer(el) -> bool:
+    """An empty paragraph (no run): the space left after a table."""
+    return el is not None and el.tag == qn("w:p") and el.find(qn("w:r")) is None
+
+
 def _orient(doc, landscape: bool) -> float:
     """Start a new page section in the given orientation; return its text width
     (cm).  Margins, footer and page numbering carry over."""
     prev = doc.sections[-1]
     sec = doc.add_section(WD_SECTION.NEW_PAGE)
+    _tuck_break(doc)
     sec.different_first_page_header_footer = False
     short, long_ = Cm(21.0), Cm(29.7)
     if landscape:
@@ -678,9 +709,12 @@ def _drop_trailing_section(doc) -> None:
     if prev is None or prev.tag != qn("w:p"):
         return
     inner = prev.find(f"{qn('w:pPr')}/{qn('w:sectPr')}")
-    if inner is None or "".join(prev.itertext()).strip():
+    if inner is None:
         return
-    body.remove(prev)
+    if _is_spacer(prev):
+        body.remove(prev)
+    else:  # the break sits in the last paragraph of content (:func:`_tuck_break`)
+        prev.find(qn("w:pPr")).remove(inner)
     body.replace(last, inner)
 
 
