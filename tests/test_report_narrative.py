@@ -279,6 +279,9 @@ def test_dose_power_and_honest_fields_are_read_from_the_effects_layer(targets):
     assert e.mde_shown == "0.056对数点（约+5.8%）"
     d = dose_fact(eff)
     assert d.available and d.per_wan == 2.5 and not d.significant
+    # 2023: 247.41万/万 against a gross leverage of 32.57 — not a finding
+    assert d.exceeds(2.0) and not d.bound_exceeds(2.0) and not d.exceeds(32.57)
+    assert not d.exceeds(None)
     off = dose_fact(
         types.SimpleNamespace(
             dose=types.SimpleNamespace(available=False, reason_zh="无变化")

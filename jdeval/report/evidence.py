@@ -272,6 +272,15 @@ class DoseFact:
             and (self.ci_low > 0 or self.ci_high < 0)
         )
 
+    def exceeds(self, leverage: float | None) -> bool:
+        """More new investment per 万元 than the projects' whole investment per
+        万元 of subsidy (the gross leverage): impossible, so not a finding."""
+        return None not in (leverage, self.per_wan) and self.per_wan > leverage
+
+    def bound_exceeds(self, leverage: float | None) -> bool:
+        """Even the CI's lower bound is above the gross leverage."""
+        return None not in (leverage, self.ci_low) and self.ci_low > leverage
+
 
 def dose_fact(effects: Any) -> DoseFact | None:
     """The value-for-money estimate of ``effects.dose`` (``None`` without one)."""
