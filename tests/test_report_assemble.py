@@ -850,3 +850,7 @@ def test_action_plan_targets_in_their_final_year_are_missed_not_behind(ds):
     text = plan[0].problem + plan[0].cause + plan[0].recommendation
     assert "落后于进度" not in text and "每年约" not in text and "—家" not in text
     assert "2026年度绩效目标" not in text and "全周期绩效评价" in text
+    # a town whose rate is withheld is still a whole clause ("徐行镇，不到…" was not)
+    low = [f for f in r.narrative.problems if "覆盖率偏低" in f.title]
+    assert low and "不列示比例" in low[0].problem
+    assert not any(f"{t}，" in low[0].problem for t in low[0].title.split("政策")[0].split("、"))
