@@ -50,10 +50,13 @@ def number(x: Any, decimals: int = 2) -> str:
     --------
     >>> number(1234567.891)
     '1,234,567.89'
+    >>> number(-0.001)  # no "-0.00": a value that rounds to zero has no sign
+    '0.00'
     """
     if is_missing(x):
         return MISSING
-    return f"{float(x):,.{decimals}f}"
+    out = f"{float(x):,.{decimals}f}"
+    return out[1:] if out.startswith("-") and not out.strip("-0.,") else out
 
 
 def integer(x: Any, unit: str = "") -> str:

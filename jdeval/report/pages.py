@@ -339,11 +339,16 @@ def balance_view(effects) -> View:
     """Covariate balance before and after matching (standardised differences)."""
     m = effects.matching.copy()
     m["name"] = [_COVARIATE_ZH.get(c, c) for c in m["covariate"]]
-    before = float(np.abs(m["smd_before"]).max())
-    after = float(np.abs(m["smd_matched"]).max())
+    before = formats.number(np.abs(m["smd_before"]).max())
+    after = formats.number(np.abs(m["smd_matched"]).max())
+    weighted = (
+        f"，倾向得分加权后最大为{formats.number(np.abs(m['smd_ipw']).max())}"
+        if "smd_ipw" in m and m["smd_ipw"].notna().any()
+        else ""
+    )
     reading = (
-        f"匹配前受资助与对照企业差异明显（标准化差异最大{before:.2f}），"
-        f"匹配后最大为{after:.2f}；差异越接近0，两组越可比。"
+        f"匹配前受资助与对照企业差异明显（标准化差异最大{before}），"
+        f"匹配后最大为{after}{weighted}；差异越接近0，两组越可比。"
     )
     table = styled(
         m,
@@ -357,7 +362,7 @@ def balance_view(effects) -> View:
             "smd_ipw": "标准化差异（加权后）",
         },
         fmt={
-            k: "{:.2f}"
+            k: formats.number
             for k in (
                 "mean_treated",
                 "mean_control_before",
