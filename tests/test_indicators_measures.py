@@ -267,6 +267,14 @@ def test_investment_trend(targets):
     m = measure(_ctx(targets), targets.indicator("B1"))
     assert m.details["current"] == 1210 and m.details["previous"] == 1000
     assert m.rating.ratio == pytest.approx(0.21) and m.rating.f == 1.0
+    assert "（上年1,000.00万元，+21.0%）" in m.display
+    # the first batch has nothing to compare with: not "上年0.00万元"
+    first = measure(
+        Context(_ds(), targets, year=2023, scheme="A"), targets.indicator("B1")
+    )
+    assert not first.rating.applicable and "首个批次" in first.display
+    assert "上年1" not in first.display and "上年0" not in first.display
+    assert not first.reasons  # not applicable, so no "did not grow" reason
 
 
 def test_budget_ratio_by_scheme(targets):

@@ -452,13 +452,18 @@ def investment_trend(ctx: Context, ind: Indicator) -> Measurement:
         if g is None or (isinstance(g, float) and (math.isnan(g) or math.isinf(g)))
         else f"{g:+.1%}"
     )
-    disp = f"{_money(cur)}（上年{_money(prev)}，{gtxt}）"
+    disp = (  # the first batch has no previous one: no "上年0.00万元"
+        f"{_money(cur)}（首个批次，无上年可比）"
+        if prev_a.empty
+        else f"{_money(cur)}（上年{_money(prev)}，{gtxt}）"
+    )
     rule = (
         f"{ctx.year}年批次立项项目总投资合计与{ctx.year - 1}年批次比较："
         f"增长记{tr.f_up:.0%}，下降不超过{tr.delta:.0%}记"
         f"{tr.f_flat:.0%}，否则{tr.f_down:.0%}"
     )
-    reasons = [] if (g is not None and g > 0) else [Reason("trend_not_up", growth=gtxt)]
+    up = prev_a.empty or (g is not None and g > 0)  # a first batch is not "down"
+    reasons = [] if up else [Reason("trend_not_up", growth=gtxt)]
     return Measurement(
         cur, disp, rating, rule, cur_a, details, reasons=reasons, unit="万元"
     )
