@@ -853,4 +853,6 @@ def test_action_plan_targets_in_their_final_year_are_missed_not_behind(ds):
     # a town whose rate is withheld is still a whole clause ("徐行镇，不到…" was not)
     low = [f for f in r.narrative.problems if "覆盖率偏低" in f.title]
     assert low and "不列示比例" in low[0].problem
-    assert not any(f"{t}，" in low[0].problem for t in low[0].title.split("政策")[0].split("、"))
+    assert not any(
+        f"{t}，" in low[0].problem for t in low[0].title.split("政策")[0].split("、")
+    )

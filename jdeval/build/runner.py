@@ -1045,6 +1045,7 @@ class _Slot:
         self.log_path = tasks_dir / f"worker{number}.log"
         self.proc: subprocess.Popen | None = None
         self.task: tuple[Notebook, float, Path, int] | None = None
+        self.used = False
 
     def _start(self) -> subprocess.Popen:
         with open(self.log_path, "ab") as log:
@@ -1065,8 +1066,14 @@ class _Slot:
                 preexec_fn=die_with_parent if os.name == "posix" else None,
             )
 
+    def start(self) -> None:
+        """Start the worker now, before it has a task."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = self._start()
+
     def run(self, nb: Notebook, task_path: Path) -> None:
         """Hand ``task_path`` to the worker (started or restarted as needed)."""
+        self.used = True
         for attempt in (1, 2):
             if self.proc is None or self.proc.poll() is not None:
                 self.proc = self._start()
@@ -1118,6 +1125,10 @@ class _Slot:
         """Let the worker finish (end of its input) or, if it hangs, kill it."""
         if self.proc is None:
             return
+        if not self.used:  # started ahead, never needed: nothing to finish
+            self.proc.kill()
+            self.proc.wait()
+            return
         try:
             self.proc.stdin.close()
         except OSError:
@@ -1150,20 +1161,28 @@ def _run_suite(
     tails: dict[str, _Tail] = {}
     total = len(suite)
     pending = []
-    for nb, src in _start_order(suite):
-        task = tasks[nb.name] = make_task(nb, src)
-        if "result" not in task:
-            pending.append((nb, src))
-            continue
-        results[nb.name] = task["result"]
-        if finished is not None:
-            finished(nb, task, task["result"])
-        say(
-            f"{time.strftime('%H:%M:%S')} ♻ 复用 reused  {nb.name}  {nb.title_zh}  "
-            f"[{len(results)}/{total}]"
-        )
-    slots = [_Slot(i, tasks_dir, root, env) for i in range(min(jobs, len(pending)))]
+    # one worker starts (and imports papermill) while the cache is looked up: an
+    # edit rebuilds one notebook, and waits for nothing else
+    first = _Slot(0, tasks_dir, root, env)
+    first.start()
+    slots = [first]
     try:
+        for nb, src in _start_order(suite):
+            task = tasks[nb.name] = make_task(nb, src)
+            if "result" not in task:
+                pending.append((nb, src))
+                continue
+            results[nb.name] = task["result"]
+            if finished is not None:
+                finished(nb, task, task["result"])
+            say(
+                f"{time.strftime('%H:%M:%S')} ♻ 复用 reused  {nb.name}  {nb.title_zh}  "
+                f"[{len(results)}/{total}]"
+            )
+        slots = [first, *(_Slot(i, tasks_dir, root, env) for i in range(1, jobs))]
+        for extra in slots[max(1, len(pending)) :]:  # more slots than notebooks to run
+            extra.close()
+        slots = slots[: max(1, len(pending))]
         while pending or any(s.task for s in slots):
             for slot in slots:
                 if slot.task or not pending:

@@ -265,6 +265,12 @@ def _run_file(task_path: Path) -> dict[str, Any]:
 def serve(stream=None) -> int:
     """Run the task files named one per line on ``stream`` (stdin) until it closes."""
     stream = stream or sys.stdin
+    # imported before the first task arrives: the build starts a worker while it
+    # still looks its notebooks up in the cache (~0.5 s of the edit loop)
+    import papermill  # noqa: F401
+
+    from jdeval.build import htmlexport  # noqa: F401
+
     while line := stream.readline():
         if line.strip():
             _run_file(Path(line.strip()))
