@@ -377,7 +377,11 @@ def validate_data(
     cache = cache or os.environ.get(ENV_CACHE)
     if not cache or not folder.exists():
         return validate(folder)
-    spec = f"{_folder_digest(folder)}:{os.environ.get(_ENV_CODE_VERSION, '')}"
+    # the path too: the check names its source (notebook 01 shows it)
+    spec = (
+        f"{folder.resolve()}:{_folder_digest(folder)}:"
+        f"{os.environ.get(_ENV_CODE_VERSION, '')}"
+    )
     key = hashlib.sha256(spec.encode()).hexdigest()[:24]
     entry = Path(cache) / f"validation-{key}.pkl"
     found, value = _read(entry)
