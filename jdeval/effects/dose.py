@@ -158,6 +158,24 @@ def _slope(fd: pd.DataFrame, dose: pd.Series, alp: float) -> dict:
     }
 
 
+def _simple_att(sub: pd.DataFrame, yname: str, alp: float):
+    """Outcome-regression CS estimate of ``sub``, simple aggregation (the dose
+    designs: a bin's firms, or all funded firms, against the not yet funded)."""
+    from jdeval.effects.did import att_gt
+
+    return att_gt(
+        sub,
+        yname=yname,
+        tname="year",
+        idname="firm_id",
+        gname="first_award_year",
+        control_group="notyettreated",
+        est_method="reg",
+        alp=alp,
+        allow_unbalanced_panel=True,
+    ).aggregate(type="simple")
+
+
 def dose_response(
     panel: pd.DataFrame,
     dose: pd.Series,
@@ -185,7 +203,6 @@ def dose_response(
     n_bins
         Number of dose bins (quantiles of the funded firms' doses).
     """
-    from jdeval.effects.did import att_gt
 
     # only the columns used: row subsets of the whole panel cost ~0.3 GB each at
     # 200,000 firms
@@ -207,17 +224,7 @@ def dose_response(
         for b in range(n_bins):
             ids = np.concatenate([bins.index[bins == b].to_numpy(), controls])
             sub = p.loc[p["firm_id"].isin(ids), keys + [o]].dropna(subset=[o])
-            agg = att_gt(
-                sub,
-                yname=o,
-                tname="year",
-                idname="firm_id",
-                gname="first_award_year",
-                control_group="notyettreated",
-                est_method="reg",
-                alp=alp,
-                allow_unbalanced_panel=True,
-            ).aggregate(type="simple")
+            agg = _simple_att(sub, o, alp)
             lo, hi = agg.overall_ci
             dsel = dose[bins == b]
             by_bin.append(
@@ -241,17 +248,7 @@ def dose_response(
     if level_outcome is not None and level_outcome in p:
         ids = np.concatenate([dose.index.to_numpy(), controls])
         sub = p.loc[p["firm_id"].isin(ids), keys + level].dropna(subset=level)
-        agg = att_gt(
-            sub,
-            yname=level_outcome,
-            tname="year",
-            idname="firm_id",
-            gname="first_award_year",
-            control_group="notyettreated",
-            est_method="reg",
-            alp=alp,
-            allow_unbalanced_panel=True,
-        ).aggregate(type="simple")
+        agg = _simple_att(sub, level_outcome, alp)
         gs = sub["first_award_year"]
         post = sub.loc[(gs > 0) & (sub["year"] >= gs)]
         n_fy = int(len(post))

@@ -349,6 +349,19 @@ def _row(outcome, design, res, n_firms, n_treated, alp):
     }
 
 
+def _outcome_rows(
+    panel: pd.DataFrame, outcome: str, covariates: list[str]
+) -> pd.DataFrame:
+    """The rows with ``outcome`` and the covariates, and only the columns the designs
+    read (ids, cohort, covariates, heterogeneity groups): a row subset of the whole
+    panel would cost ~0.2 GB per outcome at 200,000 firms."""
+    from jdeval.effects.heterogeneity import DIMENSIONS
+
+    used = ["firm_id", "year", "first_award_year", *covariates, *DIMENSIONS, outcome]
+    used = [c for c in dict.fromkeys(used) if c in panel.columns]
+    return panel[used].dropna(subset=[outcome, *covariates])
+
+
 def policy_effects(
     ds,
     *,
@@ -396,7 +409,7 @@ def policy_effects(
     from jdeval.effects._twfe import twfe
     from jdeval.effects.attrition import attrition_diagnostic
     from jdeval.effects.did import att_gt
-    from jdeval.effects.heterogeneity import DIMENSIONS, heterogeneity
+    from jdeval.effects.heterogeneity import heterogeneity
     from jdeval.effects.matching import propensity_match
     from jdeval.effects.productivity import estimate_tfp
     from jdeval.effects.progress import Progress
@@ -458,12 +471,8 @@ def policy_effects(
     # E1: how SEs are clustered, PS overlap and entry/exit (first outcome = main)
     attrition_by, main_fit = {}, {}
     xformla = "~ " + " + ".join(covariates)
-    # the columns the designs read (ids, cohort, covariates, heterogeneity groups):
-    # a row subset of the whole panel would cost ~0.2 GB per outcome at 200,000 firms
-    used = ["firm_id", "year", "first_award_year", *covariates, *DIMENSIONS]
-    used = [c for c in dict.fromkeys(used) if c in panel.columns]
     for o in outcomes:
-        d = panel[list(dict.fromkeys([*used, o]))].dropna(subset=[o, *covariates])
+        d = _outcome_rows(panel, o, covariates)
         n_firms = int(d["firm_id"].nunique())
         gd = d["first_award_year"].to_numpy()
         n_treated = int(d.loc[(gd > 0) & (gd <= year), "firm_id"].nunique())
@@ -642,7 +651,7 @@ def _evidence(panel, ds, year, outcomes, covariates, table, alp):
     xformla = "~ " + " + ".join(covariates)
     honest, power_rows, bacon = {}, [], {}
     for o in outcomes:
-        d = panel.dropna(subset=[o, *covariates])
+        d = _outcome_rows(panel, o, covariates)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sample notes are reported by the main run
             es = att_gt(

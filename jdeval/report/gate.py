@@ -52,7 +52,6 @@ __all__ = [
     "catalogue",
     "edition_texts",
     "redact_withheld",
-    "secure",
 ]
 
 FIRMS = "firms"
@@ -103,8 +102,6 @@ class Leak:
     low: float
     high: float
     source: str = ""
-    #: registry positions of the published cells that bound it (for :func:`secure`)
-    bounded_by: list[int] = field(default_factory=list, repr=False, compare=False)
 
     def zh(self) -> str:
         if self.kind == "attribute":
@@ -601,9 +598,7 @@ def _amount_audit(
 ) -> list[Leak]:
     from scipy import sparse
 
-    pos = [i for i, c in enumerate(cells) if c.measure == measure]
-    pos = [i for i in pos if cells[i].value is not None]
-    pub = [cells[i] for i in pos]
+    pub = [c for c in cells if c.measure == measure and c.value is not None]
     if not pub or not targets:
         return []
     sp = _Space(u)
@@ -639,11 +634,7 @@ def _amount_audit(
             a_eq, b_eq, None, None, t, low_if=lambda h, v=g.value: h <= v * (1 + tol)
         )
         if hi - lo <= tol * g.value + 1e-6 or hi * d < g.top - 1e-6:
-            hit = Leak("amount", g.label, g.value, lo, hi)
-            inside = np.zeros(sp.size, dtype=bool)
-            inside[t_idx] = True
-            hit.bounded_by = [p for p, x in zip(pos, sets) if inside[x].any()]
-            leaks.append(hit)
+            leaks.append(Leak("amount", g.label, g.value, lo, hi))
     return leaks
 
 
@@ -767,94 +758,6 @@ def _recoverable(
         else:
             leaks += _amount_audit(u, m, cells, tg, groups, rule)
     return leaks
-
-
-def secure(
-    ds,
-    tables: Sequence,
-    *,
-    year: int,
-    rule: Rule,
-    statuses: Sequence[str],
-    measure: str = "approved_amount",
-    max_rounds: int = 10,
-) -> int:
-    """Withhold further table cells until the tables jointly disclose no amount.
-
-    :func:`jdeval.report.disclosure.reconcile` makes the tables consistent
-    relation by relation; the tables of one edition also bind each other across
-    dimensions (a town × category cell, its town's row, its firm's industry row).
-    Each round audits the protected tables together (:func:`audit`, amounts of
-    ``measure``) and, for every amount still disclosed, withholds the smallest
-    published cell that bounds it, then reconciles again.
-
-    Parameters
-    ----------
-    tables
-        The report's ``Table`` objects (those whose ``data`` is a
-        ``ProtectedTable`` take part); changed in place.
-
-    Returns
-    -------
-    int
-        Cells newly withheld.
-    """
-    from jdeval.report import disclosure
-
-    tabs = [t for t in tables if isinstance(t.data, disclosure.ProtectedTable)]
-    tabs = [t for t in tabs if t.data.audience == "reviewer" and t.data.members]
-    kw = dict(min_firms=rule.min_firms, dominance=rule.dominance)
-    added = disclosure.reconcile(tabs, **kw)
-    for _ in range(max_rounds):
-        a = audit(
-            ds,
-            year=year,
-            rule=rule,
-            statuses=statuses,
-            tables=[(t.key, t.data) for t in tabs],
-            measures=(measure,),
-        )
-        leaks = [x for x in a.leaks if x.kind == "amount"]
-        if not leaks:
-            return added
-        cells = a.registry.cells
-        for x in leaks:
-            cand = [
-                cells[i]
-                for i in x.bounded_by
-                if cells[i].origin is not None
-                and disclosure.TOTAL not in cells[i].origin[1]
-            ]
-            if not cand:
-                continue
-            c = min(cand, key=lambda c: (len(c.rows), c.value))
-            n, lab = c.origin
-            disclosure.withhold(tabs[n].data, lab)
-            added += 1
-        added += disclosure.reconcile(tabs, **kw)
-    left = audit(
-        ds,
-        year=year,
-        rule=rule,
-        statuses=statuses,
-        tables=[(t.key, t.data) for t in tabs],
-        measures=(measure,),
-    )
-    if any(x.kind == "amount" for x in left.leaks):
-        from jdeval.errors import BuildError, Problem
-
-        raise BuildError(
-            "披露控制未能收敛 / disclosure control did not converge",
-            [
-                Problem(
-                    "error",
-                    "sdc_converge",
-                    left.render_zh(),
-                    "tables still disclose amounts after withholding more cells",
-                )
-            ],
-        )
-    return added
 
 
 # -------------------------------------------------- displays beside the tables
