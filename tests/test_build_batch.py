@@ -62,7 +62,8 @@ def _specs(inputs, out_root, years=(2023, 2024)):
 
 
 def _check_batch(outcomes, out_root):
-    assert [o.ok for o in outcomes] == [True, True, False]
+    why = "\n".join(f"{o.name}: {o.message}" for o in outcomes)
+    assert [o.ok for o in outcomes] == [True, True, False], why
     assert "path_missing" in outcomes[2].codes
     for y in (2023, 2024):
         assert (out_root / str(y) / "index.html").is_file()

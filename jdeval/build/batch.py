@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -342,7 +343,10 @@ def _on_processes(
 ) -> list[BuildOutcome]:
     results: dict[int, BuildOutcome] = {}
     workers = max(1, min(parallel, len(specs)))
-    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawned, not forked: the caller may have threads (a Jupyter kernel, the
+    # build's own), and a forked child can inherit a lock some thread held
+    spawn = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
         futures = {pool.submit(_run_one, s): i for i, s in enumerate(specs)}
         for fut in cf.as_completed(futures):
             i = futures[fut]

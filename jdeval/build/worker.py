@@ -114,6 +114,52 @@ def _first_line(source: str) -> str:
     return ""
 
 
+#: How a kernel that never became ready fails (jupyter_client's wait_for_ready).
+_KERNEL_START_FAILURES = ("Kernel died before replying", "Kernel didn't respond")
+
+
+def _execute(task: dict[str, Any], *, retry: bool = True) -> dict[str, Any] | None:
+    """Run the notebook with papermill; ``None``, or the error of a failed run.
+
+    A kernel that dies before it is ready (e.g. two kernels started at the same
+    moment picked the same free port) is started once more: no cell has run yet.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        pm.execute_notebook(
+            task["input"],
+            task["output"],
+            parameters=task["parameters"],
+            cwd=task["cwd"],
+            kernel_name=task.get("kernel_name", "python3"),
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=task.get("timeout"),
+            coalesce_streams=True,
+        )
+    except PapermillExecutionError as exc:
+        return {
+            "cell_index": exc.cell_index,
+            "exec_count": exc.exec_count,
+            "ename": exc.ename,
+            "evalue": exc.evalue,
+            "source": _first_line(exc.source),
+        }
+    except Exception as exc:  # kernel died, notebook unreadable, timeout...
+        if retry and str(exc).startswith(_KERNEL_START_FAILURES):
+            return _execute(task, retry=False)
+        return {
+            "cell_index": None,
+            "exec_count": None,
+            "ename": type(exc).__name__,
+            "evalue": str(exc)[:2000],
+            "source": "",
+        }
+    return None
+
+
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """Execute and render one notebook as described by ``task``.
 
@@ -138,53 +184,16 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     os.environ.update(task.get("env") or {})
     import nbformat
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
 
     from jdeval.build.htmlexport import BUILD_FACTS, PageInfo, fill_page, render_html
 
     result: dict[str, Any] = {"status": "ok", "import_s": time.perf_counter() - t0}
     t1 = time.perf_counter()
-    try:
-        if task.get("execute", True):
-            pm.execute_notebook(
-                task["input"],
-                task["output"],
-                parameters=task["parameters"],
-                cwd=task["cwd"],
-                kernel_name=task.get("kernel_name", "python3"),
-                progress_bar=False,
-                log_output=False,
-                execution_timeout=task.get("timeout"),
-                coalesce_streams=True,
-            )
-    except PapermillExecutionError as exc:
-        result.update(
-            status="failed",
-            execute_s=time.perf_counter() - t1,
-            error={
-                "cell_index": exc.cell_index,
-                "exec_count": exc.exec_count,
-                "ename": exc.ename,
-                "evalue": exc.evalue,
-                "source": _first_line(exc.source),
-            },
-        )
-        return result
-    except Exception as exc:  # kernel died, notebook unreadable, timeout...
-        result.update(
-            status="failed",
-            execute_s=time.perf_counter() - t1,
-            error={
-                "cell_index": None,
-                "exec_count": None,
-                "ename": type(exc).__name__,
-                "evalue": str(exc)[:2000],
-                "source": "",
-            },
-        )
-        return result
+    error = _execute(task) if task.get("execute", True) else None
     result["execute_s"] = time.perf_counter() - t1
+    if error is not None:
+        result.update(status="failed", error=error)
+        return result
     t2 = time.perf_counter()
     try:
         nb = nbformat.read(task["output"], as_version=4)
