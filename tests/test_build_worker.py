@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import nbformat
 import pytest
 from test_build_helpers import make_notebook
 
@@ -78,3 +79,69 @@ def test_a_kernel_that_keeps_dying_fails_the_notebook_with_the_reason(
     assert result["status"] == "failed"
     assert result["error"]["evalue"].startswith("Kernel died before replying")
     assert starts.read_text() == "2"
+
+
+def test_a_kernel_started_ahead_runs_the_notebook_as_a_fresh_one(tmp_path):
+    """Imports done ahead; the task's folder and environment set before cell 1."""
+    from jdeval.build.warmkernel import Ahead
+
+    work = tmp_path / "work"
+    work.mkdir()
+    cells = [
+        ("md", "# 测试 Test"),
+        (
+            "code",
+            "import os, sys\n"
+            "print('ahead', 'colorsys' in sys.modules, os.getcwd(), "
+            "os.environ.get('JDEVAL_TEST_X'), x)",
+        ),
+    ]
+    nb = make_notebook(tmp_path / "ahead.ipynb", "x = 1", cells)
+    task = {
+        **_task(tmp_path),
+        "input": str(nb),
+        "cwd": str(work),
+        "kernel_name": "python3",
+        "env": {"JDEVAL_TEST_X": "任务 task"},
+    }
+    ahead = Ahead(["colorsys"])
+    ahead.start()
+    try:
+        result = run_task(task, ahead)
+    finally:
+        ahead.close()
+    assert result["status"] == "ok", result.get("error")
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    code = [c for c in out.cells if c.cell_type == "code"]
+    printed = "".join(o.get("text", "") for c in code for o in c.outputs)
+    assert f"ahead True {work} 任务 task 2" in printed
+    assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1))
+    assert ahead.next is None and ahead.used is None
+
+
+def test_the_suite_kernels_import_what_every_notebook_imports(tmp_path):
+    from jdeval.build.runner import _warm_imports, imported_modules
+
+    a = make_notebook(
+        tmp_path / "a.ipynb",
+        "x = 1",
+        [
+            (
+                "code",
+                "%matplotlib inline\nimport jdeval\nfrom jdeval.report import fonts",
+            )
+        ],
+    )
+    b = make_notebook(
+        tmp_path / "b.ipynb",
+        "x = 1",
+        [
+            (
+                "code",
+                "import jdeval.data as d\nfrom jdeval.report import charts\nimport json",
+            )
+        ],
+    )
+    nb_a = json.loads(a.read_text(encoding="utf-8"))
+    assert imported_modules(nb_a) == {"jdeval", "jdeval.report"}
+    assert _warm_imports([(None, a), (None, b)]) == "jdeval.report"

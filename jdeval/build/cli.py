@@ -11,7 +11,7 @@ __all__ = ["register"]
 
 
 def _default_data() -> Path:
-    from jdeval.data import default_data_dir
+    from jdeval.data.location import default_data_dir
 
     return Path(default_data_dir())
 

@@ -12,6 +12,7 @@ objects, which escape the data they render.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable, Mapping
@@ -196,6 +197,30 @@ def _toc_html(items: Iterable[tuple[int, str, str]]) -> str:
     return "\n".join(lines)
 
 
+@functools.cache
+def _exporter(show_code: bool):
+    """One exporter per setting and process: its templates are compiled once."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="jdeval_offline",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=not show_code,
+        exclude_input_prompt=not show_code,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+
+
+def warm(show_code: bool = False) -> None:
+    """Compile the page templates now (a worker does it while its kernel starts)."""
+    import nbformat
+
+    _exporter(show_code).from_notebook_node(
+        nbformat.v4.new_notebook(), resources={"jdeval": {}}
+    )
+
+
 def render_html(
     notebook: Path | Any,
     out: Path,
@@ -222,18 +247,10 @@ def render_html(
         ``out``.
     """
     import nbformat  # slow to import: only where a page is rendered
-    from nbconvert import HTMLExporter
 
     if not isinstance(notebook, nbformat.NotebookNode):
         notebook = nbformat.read(str(notebook), as_version=4)
-    exporter = HTMLExporter(
-        template_name="jdeval_offline",
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
-        exclude_input=not show_code,
-        exclude_input_prompt=not show_code,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
+    exporter = _exporter(show_code)
     css = (TEMPLATE_DIR / "jdeval_offline" / "jdeval.css").read_text(encoding="utf-8")
     resources = {
         "metadata": {"name": info.title_zh},

@@ -34,7 +34,7 @@ from jdeval.build import cache as bcache
 from jdeval.build.datacheck import check_data
 from jdeval.build.htmlexport import PageInfo, fill_page
 from jdeval.build.paths import display_path
-from jdeval.build.worker import ENV_PARENT, die_with_parent
+from jdeval.build.worker import ENV_PARENT, ENV_WARM_IMPORTS, die_with_parent
 from jdeval.errors import BuildError, ConfigError, Problem, ProblemList
 
 __all__ = ["NOTEBOOKS", "Notebook", "build", "notebooks_dir", "parameter_names"]
@@ -110,6 +110,35 @@ def read_notebook(path: Path) -> dict[str, Any]:
     """A notebook file as plain JSON (nbformat and its schema validator are slow to
     import, and the build process only needs the cells' sources and metadata)."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def imported_modules(nb: Mapping[str, Any]) -> set[str]:
+    """Modules the code cells of ``nb`` import (``import a.b``, ``from a.b import c``)."""
+    out: set[str] = set()
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(source)
+        lines = source.splitlines()
+        code = "\n".join(x for x in lines if not x.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                out |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                out.add(node.module)
+    return out
+
+
+def _warm_imports(suite: list[tuple[Notebook, Path]]) -> str:
+    """What every notebook of the suite imports: imported by a kernel started ahead."""
+    common = set.intersection(*(imported_modules(read_notebook(p)) for _, p in suite))
+    return " ".join(sorted(common))
 
 
 def parameter_names(nb: Mapping[str, Any]) -> list[str]:
@@ -792,6 +821,7 @@ def _run_in(
         share.ENV_CACHE: str(ctx.shared_dir),
         bcache.ENV_CODE_VERSION: bcache.code_version(),
         ENV_PARENT: str(os.getpid()),
+        ENV_WARM_IMPORTS: _warm_imports(suite),
     }
     nb_cache = bcache.NotebookCache(ctx.cache_root) if ctx.cache_root else None
     packages = manifest.package_versions()
@@ -1193,6 +1223,7 @@ def _run_suite(
                     break
                 nb, src = pending.pop(nxt)
                 task = tasks[nb.name]
+                task["warm_next"] = bool(pending)  # start the next kernel ahead
                 task_path = tasks_dir / f"{nb.name}.json"
                 task_path.write_text(
                     json.dumps(task, ensure_ascii=False), encoding="utf-8"

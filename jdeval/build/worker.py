@@ -29,10 +29,14 @@ import time
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jdeval.build.warmkernel import Ahead
 
 __all__ = [
     "ENV_PARENT",
+    "ENV_WARM_IMPORTS",
     "die_with_parent",
     "present_parameters",
     "run_task",
@@ -41,6 +45,8 @@ __all__ = [
 
 #: Process id of the build that started the worker.
 ENV_PARENT = "JDEVAL_BUILD_PID"
+#: Modules a kernel started ahead imports (space-separated; the suite's common ones).
+ENV_WARM_IMPORTS = "JDEVAL_WARM_IMPORTS"
 
 
 def die_with_parent() -> None:
@@ -118,11 +124,15 @@ def _first_line(source: str) -> str:
 _KERNEL_START_FAILURES = ("Kernel died before replying", "Kernel didn't respond")
 
 
-def _execute(task: dict[str, Any], *, retry: bool = True) -> dict[str, Any] | None:
+def _execute(
+    task: dict[str, Any], km: Any = None, *, retry: bool = True
+) -> dict[str, Any] | None:
     """Run the notebook with papermill; ``None``, or the error of a failed run.
 
-    A kernel that dies before it is ready (e.g. two kernels started at the same
-    moment picked the same free port) is started once more: no cell has run yet.
+    ``km``: a kernel started ahead for this task (:mod:`jdeval.build.warmkernel`);
+    without one papermill starts the kernel.  A kernel that dies before it is ready
+    (e.g. two kernels started at the same moment picked the same free port) is
+    started once more: no cell has run yet.
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -138,6 +148,7 @@ def _execute(task: dict[str, Any], *, retry: bool = True) -> dict[str, Any] | No
             log_output=False,
             execution_timeout=task.get("timeout"),
             coalesce_streams=True,
+            **({"km": km} if km is not None else {}),
         )
     except PapermillExecutionError as exc:
         return {
@@ -160,7 +171,7 @@ def _execute(task: dict[str, Any], *, retry: bool = True) -> dict[str, Any] | No
     return None
 
 
-def run_task(task: dict[str, Any]) -> dict[str, Any]:
+def run_task(task: dict[str, Any], ahead: Ahead | None = None) -> dict[str, Any]:
     """Execute and render one notebook as described by ``task``.
 
     Parameters
@@ -172,7 +183,11 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         kernel, e.g. the notebook's name for :func:`jdeval.build.publish`),
         ``execute`` (``False``: ``output`` already holds the executed notebook, taken
         from the build cache; only render it), ``shown_parameters``,
-        ``shown_input``, ``shown_output`` (see :func:`present_parameters`).
+        ``shown_input``, ``shown_output`` (see :func:`present_parameters`),
+        ``warm_next`` (more tasks follow: start the next kernel while this one's
+        page is rendered).
+    ahead
+        The worker's kernel started ahead (used if it suits the task).
 
     Returns
     -------
@@ -189,7 +204,11 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 
     result: dict[str, Any] = {"status": "ok", "import_s": time.perf_counter() - t0}
     t1 = time.perf_counter()
-    error = _execute(task) if task.get("execute", True) else None
+    error = None
+    if task.get("execute", True):
+        error = _execute(task, ahead.take(task) if ahead else None)
+    if ahead is not None:
+        ahead.finished(start_next=bool(task.get("warm_next")))
     result["execute_s"] = time.perf_counter() - t1
     if error is not None:
         result.update(status="failed", error=error)
@@ -247,11 +266,11 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _run_file(task_path: Path) -> dict[str, Any]:
+def _run_file(task_path: Path, ahead: Ahead | None = None) -> dict[str, Any]:
     """Run the task in ``task_path`` and write ``<stem>.result.json`` atomically."""
     task = json.loads(task_path.read_text(encoding="utf-8"))
     try:
-        result = run_task(task)
+        result = run_task(task, ahead)
     except Exception as exc:  # a bug here must not take the other tasks down
         result = {
             "status": "failed",
@@ -274,15 +293,25 @@ def _run_file(task_path: Path) -> dict[str, Any]:
 def serve(stream=None) -> int:
     """Run the task files named one per line on ``stream`` (stdin) until it closes."""
     stream = stream or sys.stdin
-    # imported before the first task arrives: the build starts a worker while it
-    # still looks its notebooks up in the cache (~0.5 s of the edit loop)
+    from jdeval.build.warmkernel import Ahead
+
+    # the first kernel starts, then papermill and nbconvert are imported and the
+    # page templates compiled while it boots: the build starts a worker while it
+    # still looks its notebooks up in the cache, and in the edit loop that kernel is
+    # the one the rebuilt notebook needs
+    ahead = Ahead(os.environ.get(ENV_WARM_IMPORTS, "").split())
+    ahead.start()
     import papermill  # noqa: F401
 
-    from jdeval.build import htmlexport  # noqa: F401
+    from jdeval.build import htmlexport
 
-    while line := stream.readline():
-        if line.strip():
-            _run_file(Path(line.strip()))
+    htmlexport.warm()
+    try:
+        while line := stream.readline():
+            if line.strip():
+                _run_file(Path(line.strip()), ahead)
+    finally:
+        ahead.close()
     return 0
 
 

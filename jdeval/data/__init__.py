@@ -12,18 +12,28 @@ Public API (see ARCHITECTURE.md)::
 
 from __future__ import annotations
 
-from jdeval.data.asof import as_of
-from jdeval.data.contract import TABLE_ORDER, get_contract
-from jdeval.data.dataset import Dataset
-from jdeval.data.loading import (
-    ValidationReport,
-    dataset_from_frames,
-    default_data_dir,
-    ensure_default_data,
-    load,
-    usable_dataset,
-    validate,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from jdeval.data.location import default_data_dir
+
+if TYPE_CHECKING:
+    from jdeval.data.dataset import Dataset
+
+# the rest is imported on first use: the build command needs only the data folder
+# before its first notebook starts, and pandas is ~0.7 s of that
+_LAZY = {
+    "as_of": "asof",
+    "TABLE_ORDER": "contract",
+    "get_contract": "contract",
+    "Dataset": "dataset",
+    "ValidationReport": "loading",
+    "dataset_from_frames": "loading",
+    "ensure_default_data": "loading",
+    "load": "loading",
+    "usable_dataset": "loading",
+    "validate": "loading",
+}
 
 __all__ = [
     "Dataset",
@@ -46,3 +56,15 @@ def synthesize(out=None, *, seed: int = 2024, firms: int = 1200) -> Dataset:
     from jdeval.data.synth import synthesize as _synthesize
 
     return _synthesize(out, seed=seed, firms=firms)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'jdeval.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"jdeval.data.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

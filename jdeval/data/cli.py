@@ -27,7 +27,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from jdeval.data.loading import default_data_dir
+    from jdeval.data.location import default_data_dir
     from jdeval.data.synth import generate_tables, write_dataset
 
     out = Path(args.out) if args.out else default_data_dir()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +19,7 @@ import pandas as pd
 from jdeval.data.contract import TABLE_ORDER, Contract, get_contract, normalize_label
 from jdeval.data.dataset import Dataset
 from jdeval.data.discovery import read_inputs
+from jdeval.data.location import default_data_dir
 from jdeval.data.parsing import non_finite_mask, parse_column
 from jdeval.data.reading import RawTable
 from jdeval.data.rules import (
@@ -471,16 +471,6 @@ def recheck(
     kept = [w for w in ds.warnings if w.code not in _CHECK_WARNINGS]
     out.warnings = kept + [w for w in out.warnings if w.code in _CHECK_WARNINGS]  # type: ignore[union-attr]
     return out  # type: ignore[return-value]
-
-
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def default_data_dir() -> Path:
-    """``$JDEVAL_DATA`` if set, else ``<repo>/data/synthetic``."""
-    env = os.environ.get("JDEVAL_DATA")
-    return Path(env) if env else _repo_root() / "data" / "synthetic"
 
 
 def ensure_default_data() -> Path:

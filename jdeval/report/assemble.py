@@ -143,8 +143,9 @@ class Basis:
     """What the report is computed from, before any narrative or cover.
 
     Made by :func:`prepare`, turned into a :class:`Report` by :func:`finish`.
-    ``figures`` holds the rendered charts by key (filled by the first
-    :func:`finish`, or by :func:`prepare` with ``render=True``).
+    ``figures`` holds the rendered charts by key and ``distribution`` the
+    protected distribution tables (both filled by the first :func:`finish`, or by
+    :func:`prepare` with ``render=True``): neither depends on the narrative.
     """
 
     year: int
@@ -162,6 +163,7 @@ class Basis:
     min_firms: int
     dominance: float
     figures: dict[str, Figure] = dataclasses.field(default_factory=dict)
+    distribution: dict | None = None
 
 
 def assemble(
@@ -457,9 +459,11 @@ def finish(
         unavailable=unavailable,
         min_firms=basis.min_firms,
         dominance=basis.dominance,
+        dist=basis.distribution,
     )
     with charts.keep_figures(basis.figures):
         sections = build_sections(inp)
+    basis.distribution = inp.dist
     report = Report(
         title=f"嘉定区{f.policy}政策{y}年度绩效评价报告",
         year=y,

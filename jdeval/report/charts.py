@@ -18,7 +18,7 @@ keep ``%matplotlib inline``) and figures are not kept alive by pyplot's registry
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -94,16 +94,19 @@ def keep_figures(store: MutableMapping[str, Any]) -> Iterator[None]:
         _KEPT.reset(token)
 
 
-def rendered(fig: Figure, caption: str, *, key: str, note: str = "") -> ReportFigure:
-    """``fig`` as a report :class:`~jdeval.report.document.Figure` (PNG).
+def rendered(
+    draw: Callable[[], Figure], caption: str, *, key: str, note: str = ""
+) -> ReportFigure:
+    """The figure ``draw()`` makes, as a report :class:`~jdeval.report.document.Figure`
+    (PNG).
 
     Under :func:`keep_figures`, a figure with a key already kept is taken from the
-    store instead of being drawn again.
+    store instead: ``draw`` is not called.
     """
     store = _KEPT.get()
     if store is not None and key and key in store:
         return dataclasses.replace(store[key], caption=caption, note=note)
-    out = ReportFigure.from_matplotlib(fig, caption, key=key, note=note)
+    out = ReportFigure.from_matplotlib(draw(), caption, key=key, note=note)
     if store is not None and key:
         store[key] = out
     return out

@@ -305,8 +305,17 @@ class Registry:
                 self.add(Cell(source, rows, FIRMS, float(n[lab]), bound="le"))
 
 
-def _count_in(text: str, names: Sequence[str], n: int) -> bool:
-    if not names or not all(names):
+#: a count of units as printed: "77家" (the number before 家)
+_COUNT = re.compile(r"(?<![\d.])(\d+)\s*家")
+
+
+def _count_in(text: str, names: Sequence[str], n: int, counts: set[int]) -> bool:
+    """Whether ``text`` prints ``n`` 家 shortly after ``names`` (in order).
+
+    ``counts``: every count ``text`` prints (:data:`_COUNT`), a quick necessary
+    condition checked before the search.
+    """
+    if n not in counts or not names or not all(names):
         return False
     pat = ".{0,12}?".join(re.escape(x) for x in names)
     return re.search(rf"{pat}[^。；;\n<>]{{0,15}}?(?<![\d.]){n}\s*家", text) is not None
@@ -420,10 +429,11 @@ def from_texts(
     amounts = printed_amounts(texts)
     blob = "\n".join(_strip(t) for t in texts)
     means = printed_means(blob)
+    counts = {int(m) for m in _COUNT.findall(blob)}
     out = []
     for g in _most_general(groups):
         if g.measure == FIRMS:
-            hit = g.n_firms > 0 and _count_in(blob, g.names, g.n_firms)
+            hit = g.n_firms > 0 and _count_in(blob, g.names, g.n_firms, counts)
         elif _mean_matches(g, means):
             # a mean over n awards printed with n publishes the total
             hit = True

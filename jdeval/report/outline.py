@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -89,12 +90,13 @@ class Inputs:
     unavailable: dict[str, str] = field(default_factory=dict)
     min_firms: int = 3
     dominance: float = 0.85
-    _dist: dict | None = field(default=None, repr=False)
+    #: the protected distribution tables, once computed (kept by a cached Basis)
+    dist: dict | None = field(default=None, repr=False)
 
     def distribution(self) -> dict[str, Any]:
         """The year's protected distribution tables (:mod:`distribution`), once."""
-        if self._dist is None:
-            self._dist = distribution.tables(
+        if self.dist is None:
+            self.dist = distribution.tables(
                 self.ds,
                 self.year,
                 statuses=self.targets.policies.approved_statuses,
@@ -102,7 +104,7 @@ class Inputs:
                 min_firms=self.min_firms,
                 dominance=self.dominance,
             )
-        return self._dist
+        return self.dist
 
     def ctx(self, **extra: Any) -> dict[str, Any]:
         m = self.targets.meta
@@ -147,9 +149,9 @@ def render(name: str, ctx: Mapping[str, Any]) -> list[str]:
     return paragraphs(text_env().get_template(name).render(**ctx))
 
 
-def _fig(fig, caption: str, key: str, note: str = "") -> Figure:
+def _fig(draw, caption: str, key: str, note: str = "") -> Figure:
     # drawn once per Basis: see charts.keep_figures (jdeval.report.assemble)
-    return charts.rendered(fig, caption, key=key, note=note)
+    return charts.rendered(draw, caption, key=key, note=note)
 
 
 def _protected_table(pt: disclosure.ProtectedTable, caption: str, key: str) -> Table:
@@ -438,7 +440,7 @@ def _ch3(inp: Inputs) -> list[Section]:
     s.add(_score_table(inp, "scores"))
     s.add(
         _fig(
-            charts.score_by_level(inp.scorecard_frame, title=None),
+            partial(charts.score_by_level, inp.scorecard_frame, title=None),
             "各一级指标得分与分值",
             "score_by_level",
         )
@@ -452,7 +454,8 @@ def _ch3(inp: Inputs) -> list[Section]:
         )
         s.add(
             _fig(
-                charts.trend(
+                partial(
+                    charts.trend,
                     tr,
                     y="score",
                     ylabel="综合得分（分）",
@@ -500,11 +503,16 @@ def _funds_trend(inp: Inputs) -> Figure | None:
         }
         for y in years
     ]
-    fig = charts.trend(
-        pd.DataFrame(rows), y="amount", ylabel="万元", title=None, highlight=inp.year
+    draw = partial(
+        charts.trend,
+        pd.DataFrame(rows),
+        y="amount",
+        ylabel="万元",
+        title=None,
+        highlight=inp.year,
     )
     return _fig(
-        fig,
+        draw,
         "各批次年度核定补贴金额（万元，按各批次有效核定项目计，不含已追回项目）",
         "funds_trend",
     )
@@ -535,7 +543,8 @@ def _ch4(inp: Inputs) -> list[Section]:
     towns = f.population.towns
     if towns:
         tf = pd.DataFrame([t.__dict__ for t in towns])
-        fig = charts.bars(
+        draw = partial(
+            charts.bars,
             tf.assign(rate=tf["rate"] * 100),
             label="town_name",
             value="rate",
@@ -545,7 +554,7 @@ def _ch4(inp: Inputs) -> list[Section]:
             suppressed=~tf["shown"].to_numpy(),
         )
         secs["output"].add(
-            _fig(fig, f"{inp.year}年度各街镇规上企业政策覆盖率", "town_coverage")
+            _fig(draw, f"{inp.year}年度各街镇规上企业政策覆盖率", "town_coverage")
         )
     s4 = secs["benefit"]
     items = getattr(inp.survey, "items", None)
@@ -560,7 +569,7 @@ def _ch4(inp: Inputs) -> list[Section]:
         wide.columns = [5, 4, 3, 2, 1]
         s4.add(
             _fig(
-                charts.satisfaction_distribution(wide, title=None),
+                partial(charts.satisfaction_distribution, wide, title=None),
                 "满意度调查各题选项分布",
                 "satisfaction",
             )
@@ -700,7 +709,13 @@ def _effects_section(inp: Inputs, s5: Section) -> None:
             )
         s5.add(
             _fig(
-                charts.event_study(es, title=None, ylabel=e.outcome_zh, scale=e.scale),
+                partial(
+                    charts.event_study,
+                    es,
+                    title=None,
+                    ylabel=e.outcome_zh,
+                    scale=e.scale,
+                ),
                 f"{e.outcome_zh}的事件研究估计（95%置信区间）",
                 f"event_{e.outcome}",
                 note=note,
@@ -896,7 +911,8 @@ def _annex6(inp: Inputs, aw: pd.DataFrame) -> Section:
     bf.columns = ["town", "firms", "amount"]
     a6.add(
         _fig(
-            charts.bars(
+            partial(
+                charts.bars,
                 bf,
                 label="town",
                 value="amount",
