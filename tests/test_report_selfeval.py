@@ -132,7 +132,11 @@ def test_report_annex_is_the_form_and_adds_up_to_the_scorecard(ds, card, tmp_pat
     report = assemble(ds, year=2024, scorecard=card, compute_effects=False)
     (annex,) = [s for s in report.sections if s.key == "annex7"]
     assert "项目支出绩效自评表" in annex.title
-    budget, form = annex.tables
+    budget, goals, form = annex.tables
+    assert goals.key == "selfeval_goal" and list(goals.frame.columns) == [
+        "预期目标",
+        "实际完成情况",
+    ]
     f = form.frame
     assert f["一级指标"].iloc[-1] == "总分"
     assert float(f["得分"].iloc[-1]) == pytest.approx(round(card.total, 2))

@@ -3,12 +3,12 @@
 A build worker starts one while it waits for its first task (the runner is still
 looking the notebooks up in the build cache) and, when the runner says more tasks
 will follow, while it finishes a notebook.  The kernel imports the modules every
-notebook of the suite imports (``JDEVAL_WARM_IMPORTS``, set by the runner).  The notebook then runs in it exactly as
-in a kernel papermill would have started: a new process for every notebook, no
-state but imported modules, the task's working folder and environment set before
-the first cell, execution counts from 1.  Starting a kernel and importing pandas,
-matplotlib and jdeval is ~2–3 s of every notebook; in the edit loop (one notebook
-re-run) that is a quarter of the rebuild.
+notebook of the suite imports (``JDEVAL_WARM_IMPORTS``, set by the runner).  The
+notebook then runs in it as in a kernel papermill would have started: a new process
+for every notebook, no state but imported modules, the task's working folder and
+environment set before the first cell, execution counts from 1.  Starting a kernel
+and importing pandas, matplotlib and jdeval is ~2–3 s of every notebook; in the edit
+loop (one notebook re-run) that was a quarter of the rebuild.
 """
 
 from __future__ import annotations

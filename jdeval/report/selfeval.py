@@ -7,6 +7,10 @@ the budget block (年初预算数 / 全年预算数 / 全年执行数 / 分值 /
 :class:`~jdeval.indicators.scorecard.Scorecard` and the ``budget`` table: the budget
 block's 分值/得分 are those of the 预算执行率 indicator and its 执行率 is that
 indicator's measured value, so the form and the score table cannot disagree.
+The prose cells — 预期目标, 实际完成情况 and the 预算执行率 row's 偏差原因分析及改进措施
+(the ``budget_execution`` narrative rule's cause and measures; 无偏差 when the target
+is met) — are worded by the templates ``templates/zh/selfeval_*.txt.j2`` from the
+report's facts (:func:`form_texts`).
 
 :func:`selfeval_form` builds the typed :class:`SelfEvalForm`;
 :func:`write_selfeval` writes it as ``.xlsx`` (openpyxl: merged cells, borders, A4
@@ -37,6 +41,8 @@ __all__ = [
     "annex_section",
     "annex_table",
     "budget_table",
+    "form_texts",
+    "goal_table",
     "report_form",
     "selfeval_form",
     "write_selfeval",
@@ -45,6 +51,8 @@ __all__ = [
 #: 三级指标 whose score is the budget block's 得分 (not repeated among the indicators).
 BUDGET_INDICATOR = "预算执行率"
 SHEET_NAME = "项目支出绩效自评表"
+#: the budget block's row for the 预算执行率 偏差原因分析及改进措施 (workbook)
+BUDGET_REMARK_LABEL = "执行率偏差原因分析及改进措施"
 NOT_APPLICABLE = "/"
 
 
@@ -60,6 +68,7 @@ class BudgetBlock:
     weight: float  # 分值
     rate: float  # 执行率 (fraction), from the 预算执行率 indicator
     score: float  # 得分
+    remark: str = NOT_APPLICABLE  # 偏差原因分析及改进措施 of the 预算执行率 row
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,7 @@ def selfeval_form(
     unit: str = "",
     goal_expected: str = "",
     goal_actual: str = "",
+    budget_remark: str = "",
     display: pd.DataFrame | None = None,
 ) -> SelfEvalForm:
     """Fill the form from a scorecard and the ``budget`` table.
@@ -159,6 +169,8 @@ def selfeval_form(
         项目名称, 主管部门, 实施单位 (from the 绩效目标申报表).
     goal_expected, goal_actual
         年度总体目标: the declared goal and one paragraph on what was achieved.
+    budget_remark
+        偏差原因分析及改进措施 of the 预算执行率 row (``/`` when empty).
     display
         The scorecard frame whose texts the form shows (e.g. the reviewer
         edition's, with single-firm figures redacted); default
@@ -182,6 +194,7 @@ def selfeval_form(
         weight=float(b["weight"].sum()) if len(b) else 0.0,
         rate=float(b["actual"].iloc[0]) / 100 if len(b) else math.nan,
         score=float(b["score"].sum(min_count=1)) if len(b) else math.nan,
+        remark=_text(budget_remark),
     )
     rest = f.loc[~is_budget & (f["weight"] > 0)]
     lines = [
@@ -224,6 +237,7 @@ def report_form(report: Any, ds: Any) -> SelfEvalForm:
     Word file states exactly what the report states.
     """
     f = report.facts
+    texts = _annex_texts(report)
     form = selfeval_form(
         report.scorecard,
         getattr(ds, "tables", {}).get("budget"),
@@ -231,10 +245,42 @@ def report_form(report: Any, ds: Any) -> SelfEvalForm:
         project=f.policy,
         department=f.department,
         display=report.scorecard,
+        **texts,
     )
     if f.total is None:
         return form
     return dataclasses.replace(form, total=float(f.total), grade=str(f.grade or ""))
+
+
+def _annex_texts(report: Any) -> dict[str, str]:
+    """The 年度总体目标 and the 预算执行率 偏差原因 as the report's annex prints them
+    (after the reviewer edition's redaction), for the workbook."""
+    tables = {t.key: t.frame for t in report.tables}
+    out: dict[str, str] = {}
+    goals = tables.get("selfeval_goal")
+    if goals is not None and len(goals):
+        out["goal_expected"] = str(goals.iloc[0][_GOAL_HEAD[0]])
+        out["goal_actual"] = str(goals.iloc[0][_GOAL_HEAD[1]])
+    rows = tables.get("selfeval")
+    if rows is not None and len(rows):
+        out["budget_remark"] = str(rows.iloc[0][_IND_HEAD[-1]])
+    return out
+
+
+def form_texts(ctx: dict[str, Any]) -> dict[str, str]:
+    """The form's prose cells, worded by the templates ``zh/selfeval_*.txt.j2``
+    from the report's template context (facts, narrative problems, meta)."""
+    from jdeval.report.textenv import paragraphs, text_env
+
+    def one(name: str) -> str:
+        text = text_env().get_template(f"zh/selfeval_{name}.txt.j2").render(**ctx)
+        return "".join(paragraphs(text))
+
+    return {
+        "goal_expected": one("goal"),
+        "goal_actual": one("achieved"),
+        "budget_remark": one("budget"),
+    }
 
 
 # ------------------------------------------------------------------ display
@@ -274,7 +320,7 @@ def annex_table(form: SelfEvalForm, *, caption: str | None = None) -> Table:
             "实际完成值": b.actual,
             "分值": _points(b.weight),
             "得分": _score(b.score),
-            "偏差原因分析及改进措施": NOT_APPLICABLE,
+            "偏差原因分析及改进措施": b.remark,
         }
     ]
     rows += [
@@ -336,6 +382,23 @@ def budget_table(form: SelfEvalForm) -> Table:
     )
 
 
+def goal_table(form: SelfEvalForm) -> Table:
+    """The form's 年度总体目标 block (预期目标 / 实际完成情况) as a report table."""
+    row = dict(
+        zip(
+            _GOAL_HEAD,
+            (form.goal_expected or NOT_APPLICABLE, form.goal_actual or NOT_APPLICABLE),
+            strict=True,
+        )
+    )
+    return Table(
+        caption=f"年度总体目标（{form.year}年度）",
+        frame=pd.DataFrame([row]),
+        key="selfeval_goal",
+        data=form,
+    )
+
+
 def annex_section(inp: Any, key: str = "annex7") -> Section:
     """The 自评表 annex of the report: budget block, then the indicator table.
 
@@ -352,9 +415,11 @@ def annex_section(inp: Any, key: str = "annex7") -> Section:
         project=meta.policy,
         department=meta.department,
         display=inp.scorecard_frame,
+        **form_texts(inp.ctx()),
     )
     sec = Section(key, "附件7 项目支出绩效自评表", 0, page_break=True)
     sec.add(budget_table(form))
+    sec.add(goal_table(form))
     sec.add(annex_table(form))
     return sec
 
@@ -362,6 +427,7 @@ def annex_section(inp: Any, key: str = "annex7") -> Section:
 # ------------------------------------------------------------------ workbook
 _COLS = 9  # A 区块, B 一级, C 二级, D 三级, E 指标值, F 完成值, G 分值, H 得分, I 原因
 _WIDTHS = [10, 13, 13, 20, 13, 24, 7, 8, 34]  # characters; CJK ≈ 2 units each
+_GOAL_HEAD = ["预期目标", "实际完成情况"]
 _BUDGET_HEAD = ["年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"]
 _IND_HEAD = [
     "一级指标",
@@ -462,7 +528,7 @@ def _write_header(sh: _Sheet, form: SelfEvalForm) -> int:
 
 def _write_budget(sh: _Sheet, form: SelfEvalForm, r: int) -> int:
     b = form.budget
-    sh.put(r, 1, "项目资金（万元）", to_row=r + 4, bold=True)
+    sh.put(r, 1, "项目资金（万元）", to_row=r + 5, bold=True)
     sh.put(r, 2, "", to_col=3)
     for j, h in enumerate(_BUDGET_HEAD):
         sh.put(r, 4 + j, h, bold=True)
@@ -477,7 +543,9 @@ def _write_budget(sh: _Sheet, form: SelfEvalForm, r: int) -> int:
         sh.put(r + k, 2, name, to_col=3, align="left")
         for j in range(6):
             sh.put(r + k, 4 + j, NOT_APPLICABLE)
-    return r + 5
+    sh.put(r + 5, 2, BUDGET_REMARK_LABEL, to_col=3, bold=True)
+    sh.put(r + 5, 4, b.remark, to_col=_COLS, align="left")
+    return r + 6
 
 
 def _write_goals(sh: _Sheet, form: SelfEvalForm, r: int) -> int:
