@@ -378,8 +378,29 @@ class Kpi(_Model):
 
 # -------------------------------------------------------------------- meta
 class Period(_Model):
-    start: str
-    end: str
+    """The policy period (``meta.period``): months ``YYYY-MM``, start not after end.
+
+    The report derives the policy's final year from ``end`` (final-year wording).
+    """
+
+    start: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    end: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+
+    @model_validator(mode="after")
+    def _order(self) -> Period:
+        if self.start > self.end:
+            raise PydanticCustomError(
+                "period_order", "the period starts after it ends", {}
+            )
+        return self
+
+    @property
+    def start_year(self) -> int:
+        return int(self.start[:4])
+
+    @property
+    def end_year(self) -> int:
+        return int(self.end[:4])
 
 
 class BudgetLine(_Model):
@@ -439,6 +460,8 @@ _TYPE_ZH = {
     "tiers_order": "partial 不应大于 achieved",
     "bands_duplicate": "有两个等级的下限相同",
     "target_value": "应为数字（如 60）或日期（如 2026-12-31）",
+    "string_pattern_mismatch": "应为年月（如 2025-12）",
+    "period_order": "起始年月不应晚于结束年月",
 }
 
 

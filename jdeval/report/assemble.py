@@ -360,6 +360,7 @@ def prepare(
         scheme=scheme,
         as_of=as_of,
         min_firms=min_firms,
+        dominance=dominance,
     )
     frame = scorecard.to_frame()
     if audience == "reviewer":

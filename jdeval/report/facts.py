@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from jdeval.indicators.kpis import DisbursementTiming, disbursement_timing
+from jdeval.indicators.sdc import Rule
 from jdeval.report import formats
 from jdeval.report.compliance import (
     ComplianceFacts,
@@ -45,10 +46,12 @@ from jdeval.report.evidence import (
 
 __all__ = [
     "AwardFacts",
+    "BatchFact",
     "BudgetFacts",
     "Facts",
     "IndicatorFact",
     "PaymentFacts",
+    "PeriodFacts",
     "PopulationFacts",
     "PreviousFacts",
     "SurveyFacts",
@@ -273,6 +276,49 @@ class AwardFacts(_Readable):
 
 
 @dataclass
+class BatchFact(_Readable):
+    """One batch year of the policy period: its :class:`AwardFacts` and whether
+    they may be published (``shown``: the disclosure rule over its beneficiaries,
+    counts and approved amounts; always in the internal edition)."""
+
+    year: int
+    awards: AwardFacts
+    shown: bool
+
+
+@dataclass
+class PeriodFacts(_Readable):
+    """The policy period (``meta.period`` of the targets file, its one home).
+
+    ``batches`` are the batch years from the period's start up to the evaluation
+    year that have applications; ``n_approved`` and ``amount_approved`` are their
+    sums (有效核定, :class:`AwardFacts` definitions); ``n_beneficiaries`` counts
+    each unit (enterprise or service provider) once over all these batches.
+    ``shown``: the totals may be published — the withheld batches taken together
+    are not confidential (else a total less the shown batches would reveal them).
+    """
+
+    start: str = ""
+    end: str = ""
+    end_year: int | None = None
+    year: int = 0
+    batches: list[BatchFact] = field(default_factory=list)
+    n_approved: int = 0
+    amount_approved: float = 0.0
+    n_beneficiaries: int = 0
+    shown: bool = True
+
+    @property
+    def final(self) -> bool:
+        """The evaluation year is the period's last (政策执行期最后一年)."""
+        return self.end_year is not None and self.year == self.end_year
+
+    def beyond(self, year: int) -> bool:
+        """Year ``year`` lies after the period (the policy has expired by then)."""
+        return self.end_year is not None and int(year) > self.end_year
+
+
+@dataclass
 class TownFact(_Readable):
     town_code: str
     town_name: str
@@ -407,6 +453,8 @@ class Facts(_Readable):
     warnings: list[str] = field(default_factory=list)
     #: clustering, overlap and panel choice of the effect estimates
     design: DesignFact | None = None
+    #: the policy period and its batches up to this year
+    period: PeriodFacts = field(default_factory=PeriodFacts)
 
     # ---- derived views used by templates and rules
     @property
@@ -589,6 +637,43 @@ def _awards(awards: pd.DataFrame, year: int, statuses, ever_statuses) -> AwardFa
         n_providers=int(batch.loc[valid, "provider_id"].nunique())
         if "provider_id" in batch
         else 0,
+    )
+
+
+def _period(ds, year, targets, statuses, ever, *, rule: Rule, audience) -> PeriodFacts:
+    """The period's batches up to ``year`` (at most its end), each as :func:`_awards`."""
+    p = targets.meta.period
+    if p is None:
+        return PeriodFacts(year=int(year))
+    aw = table(ds, "awards")
+    batch = pd.to_numeric(aw.get("batch_year", pd.Series(dtype=float)), errors="coerce")
+    last = min(int(year), p.end_year)
+    years = sorted(
+        {int(y) for y in batch.dropna()} & set(range(p.start_year, last + 1))
+    )
+    batches, withheld, units = [], [], []
+    for y in years:
+        rows = approved(aw, y, statuses)
+        units.append(rows)
+        unsafe = audience != "internal" and rule.unsafe_rows(
+            rows, firm="beneficiary", value="approved_amount"
+        )
+        if unsafe:
+            withheld.append(rows)
+        batches.append(BatchFact(y, _awards(aw, y, statuses, ever), not unsafe))
+    held = pd.concat(withheld) if withheld else None
+    every = pd.concat(units) if units else None
+    return PeriodFacts(
+        start=p.start,
+        end=p.end,
+        end_year=p.end_year,
+        year=int(year),
+        batches=batches,
+        n_approved=sum(b.awards.n_approved for b in batches),
+        amount_approved=sum(b.awards.amount_approved for b in batches),
+        n_beneficiaries=0 if every is None else int(every["beneficiary"].nunique()),
+        shown=held is None
+        or not rule.unsafe_rows(held, firm="beneficiary", value="approved_amount"),
     )
 
 
@@ -888,6 +973,7 @@ def collect(
     scheme: str = "A",
     as_of: Any = None,
     min_firms: int = 3,
+    dominance: float | None = None,
 ) -> Facts:
     """Compute every fact of the report once.
 
@@ -905,6 +991,8 @@ def collect(
         The previous year's ``Scorecard`` under the same scheme and targets.
     as_of
         The reference date (评价基准日); default per :func:`as_of_date`.
+    min_firms, dominance
+        The disclosure rule; ``dominance`` defaults to the targets file's.
     """
     pol = targets.policies
     rep = pol.report
@@ -959,6 +1047,18 @@ def collect(
         effects=effect_facts(effects, rep.evidence),
         dose=dose_fact(effects),
         design=design_fact(effects),
+        period=_period(
+            ds,
+            year,
+            targets,
+            statuses,
+            ever,
+            rule=Rule(
+                min_firms,
+                pol.disclosure.dominance if dominance is None else dominance,
+            ),
+            audience=audience,
+        ),
         compliance=comp,
         plan_targets=plan_targets(scorecard, targets, table(ds, "firm_year")),
         n_data_findings=len(getattr(ds, "findings", []) or []),

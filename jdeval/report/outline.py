@@ -119,6 +119,7 @@ class Inputs:
             "policy_period": f"{_ym(period.start)}至{_ym(period.end)}"
             if period
             else "",
+            "policy_end": _ym(period.end) if period else "",
             "unavailable": self.unavailable,
             "top": self.narrative.top(3),
             "min_firms": self.min_firms,
