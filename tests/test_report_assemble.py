@@ -671,20 +671,23 @@ def test_headline_for_the_index_page_matches_the_report(report):
     assert h["grade"] == report.facts.grade
 
 
-def test_scorecard_warnings_are_shown_in_the_preface(ds, report):
-    """Scoring 2023 with the 2024 targets file is allowed but said in 前言."""
-    assert report.facts.warnings == []
-    assert "评价提示" not in consistency.text_of_html(report.to_html())
+def test_targets_of_another_year_are_stated_in_the_preface(ds, report):
+    """Scoring 2023 with the 2024 targets file is allowed and said once in 前言, in
+    the words of a report (the tool's warning stays in the build log)."""
+    assert report.facts.targets_year == 2024 and report.facts.warnings == []
+    pre = "".join(p.text for p in report.section("preface").paragraphs)
+    assert "2024年度《财政政策绩效目标申报表》" in pre and "沿用" not in pre
     r = assemble(ds, year=2023, effects=_Effects(), report_date="2025-03-31")
     # 2023 is the policy's first batch: the panel has 2022, but no awards to score
     assert 2022 in ds.years and 2022 not in ds.batch_years
     assert r.facts.previous is None
-    assert r.facts.warnings and "2024年度" in r.facts.warnings[0]
+    assert r.facts.targets_year == 2024 and r.facts.warnings == []
     html = consistency.text_of_html(r.to_html())
-    pre = [p.text for p in r.section("preface").paragraphs]
-    assert any(t.startswith("评价提示：") and "2023年度" in t for t in pre)
-    assert "meta.year" not in html  # the key locates the CLI message, not the report
-    assert r.facts.warnings[0] in html
+    pre = "".join(p.text for p in r.section("preface").paragraphs)
+    assert "该政策的2024年度《财政政策绩效目标申报表》" in pre
+    assert "2023年度未另行申报绩效目标，本次评价沿用2024年度申报表" in pre
+    assert "评价提示" not in html and "指标设置文件为" not in html
+    assert "2024年度绩效指标表（摘自绩效目标申报表）" in html
 
 
 class _EffectsWithDesign(_Effects):
@@ -856,3 +859,36 @@ def test_action_plan_targets_in_their_final_year_are_missed_not_behind(ds):
     assert not any(
         f"{t}，" in low[0].problem for t in low[0].title.split("政策")[0].split("、")
     )
+
+
+class _EffectsWithDose(_Effects):
+    """_Effects plus a value-for-money estimate (``per_wan`` 万元 per 万元)."""
+
+    def __init__(self, per_wan: float, ci_low: float, ci_high: float) -> None:
+        import types
+
+        self.dose = types.SimpleNamespace(
+            available=True,
+            value_for_money={"per_wan": per_wan, "ci_low": ci_low, "ci_high": ci_high},
+        )
+
+
+@pytest.mark.parametrize("kind", ["plausible", "point_above", "bound_above"])
+def test_a_value_for_money_estimate_above_the_leverage_is_not_published(ds, kind):
+    """Above the projects' whole investment per 万元 (the gross leverage) the
+    estimate is impossible: with even its lower bound above, its figures are not
+    printed; with only the point above, they are printed with the caveat."""
+    lev = assemble(ds, year=2024, effects=_Effects()).facts.awards.leverage
+    per, lo, hi = {
+        "plausible": (lev / 4, lev / 8, lev / 2),
+        "point_above": (lev * 1.5, lev / 2, lev * 2.5),
+        "bound_above": (lev * 4, lev * 2, lev * 6),
+    }[kind]
+    r = assemble(ds, year=2024, effects=_EffectsWithDose(per, lo, hi))
+    html = consistency.text_of_html(r.to_html())
+    shown = f"每万元补贴对应受资助企业新增技术改造投资{per:,.2f}万元"
+    assert (shown in html) == (kind != "bound_above")
+    assert ("与实际不符" in html) == (kind != "plausible")
+    if kind == "bound_above":
+        assert f"{per:,.2f}" not in html and f"{lo:,.2f}" not in html
+        assert "评价组未采用该估计评价资金效益" in html

@@ -80,6 +80,7 @@ def test_layout_merged_bordered_and_printable(sheet):
     assert any(m.startswith(f"A{r}:A") for m in merged)
     assert int(sheet.page_setup.paperSize) == int(sheet.PAPERSIZE_A4)
     assert sheet.page_setup.fitToWidth == 1
+    assert sheet.page_setup.fitToHeight == 1  # one printed page, like 附件2
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.print_title_rows
     hr, _ = _find(sheet, "一级指标")

@@ -480,7 +480,7 @@ def satisfaction(ctx: Context, ind: Indicator) -> Measurement:
         )
     lo, hi = s.top2_ci
     disp = (
-        f"{s.index:.2f}分（满意率{_pct(s.top2_rate)}，95%置信区间{_pct(lo)}至{_pct(hi)}；"
+        f"综合满意度{s.index:.2f}%（满意率{_pct(s.top2_rate)}，95%置信区间{_pct(lo)}至{_pct(hi)}；"
         f"有效问卷{s.n_valid}份，回收率{_pct(s.response_rate)}）"
     )
     pts = "/".join(f"{p:g}" for p in s.points)

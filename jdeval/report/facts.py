@@ -449,7 +449,10 @@ class Facts(_Readable):
     previous: PreviousFacts | None
     theta_over: float
     params: dict[str, Any] = field(default_factory=dict)
-    #: the scorecard's warnings (e.g. targets for another year), in Chinese
+    #: the year of the 绩效目标申报表 (targets file) the indicators are scored with
+    targets_year: int | None = None
+    #: the scorecard's other warnings, in Chinese (a targets file for another year
+    #: is stated by ``targets_year``, in the 前言, not as a warning)
     warnings: list[str] = field(default_factory=list)
     #: clustering, overlap and panel choice of the effect estimates
     design: DesignFact | None = None
@@ -1071,7 +1074,12 @@ def collect(
             "lmax_days": pol.deadline_lmax_days,
             "alpha": rep.evidence.alpha,
         },
-        warnings=[zh_text(w.message_zh) for w in getattr(scorecard, "warnings", [])],
+        targets_year=targets.meta.year,
+        warnings=[
+            zh_text(w.message_zh)
+            for w in getattr(scorecard, "warnings", [])
+            if w.code != "targets_year"
+        ],
     )
 
 

@@ -358,7 +358,11 @@ def _ch1(inp: Inputs) -> list[Section]:
             ]
         )
         s2.add(
-            Table(f"{inp.year}年度绩效指标表（摘自绩效目标申报表）", t, key="targets")
+            Table(
+                f"{inp.facts.targets_year or inp.year}年度绩效指标表（摘自绩效目标申报表）",
+                t,
+                key="targets",
+            )
         )
     return [ch, s1, s2]
 
