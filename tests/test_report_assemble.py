@@ -892,3 +892,29 @@ def test_a_value_for_money_estimate_above_the_leverage_is_not_published(ds, kind
     if kind == "bound_above":
         assert f"{per:,.2f}" not in html and f"{lo:,.2f}" not in html
         assert "评价组未采用该估计评价资金效益" in html
+
+
+def test_a_finding_places_awards_only_where_the_tables_may(ds):
+    """A compliance finding names a town in the reviewer edition only when at least
+    ``min_firms`` of its flagged awards are there (the tables' rule); the internal
+    edition names every town.  2025 of the synthetic data: one duplicate-funded
+    project in a town whose row the distribution tables withhold."""
+    year = 2025
+    rev = assemble(ds, year=year, effects=_Effects())
+    internal = assemble(ds, year=year, effects=_Effects(), audience="internal")
+    k = rev.facts.params["min_firms"]
+    checks = rev.facts.compliance.checks
+    assert checks, "the synthetic data plant review-check failures"
+    rev_text = consistency.text_of_html(rev.to_html())
+    int_text = consistency.text_of_html(internal.to_html())
+    # the review checks whose findings say where the awards are
+    placing = ("no_duplicate_funding", "eligibility_ok", "amount_within_cap")
+    placed = [c for c in checks if c.code in placing]
+    assert placed
+    for c in placed:
+        for t in c.towns:
+            if t.n < k:
+                assert f"分布在{t.name}" not in rev_text, (c.code, t)
+        assert f"分布在{c.towns_shown('internal', k)}" in int_text, c.code
+    withheld = [t for c in placed for t in c.towns if t.n < k]
+    assert withheld, "some flagged town has fewer than min_firms awards"

@@ -61,9 +61,13 @@ class CheckFinding:
     def category_names(self) -> str:
         return "、".join(s.name for s in self.categories)
 
-    @property
-    def town_names(self) -> str:
-        return "、".join(s.name for s in self.towns)
+    def towns_shown(self, audience: str, min_firms: int) -> str:
+        """The towns of the flagged awards a reader may see: in the reviewer edition
+        only those with at least ``min_firms`` of them (the tables' disclosure rule),
+        so a finding does not place a single project the tables withhold."""
+        return "、".join(
+            s.name for s in self.towns if audience == "internal" or s.n >= min_firms
+        )
 
     @property
     def top_category(self) -> Share | None:

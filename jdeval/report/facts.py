@@ -1073,6 +1073,7 @@ def collect(
             "min_response_rate": rep.min_response_rate,
             "lmax_days": pol.deadline_lmax_days,
             "alpha": rep.evidence.alpha,
+            "min_firms": min_firms,  # the disclosure rule's threshold
         },
         targets_year=targets.meta.year,
         warnings=[

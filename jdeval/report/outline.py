@@ -895,7 +895,8 @@ def _annex5(inp: Inputs, aw: pd.DataFrame) -> Section:
             if inp.audience == "reviewer"
             else "内部版清单含企业和项目编号，仅供内部使用。"
         )
-        a5.add(Table(f"{inp.year}年度受益单位清单", ann, key="beneficiaries"))
+        caption = f"{inp.year}年度受益企业清单（按核定项目逐项列示）"
+        a5.add(Table(caption, ann, key="beneficiaries"))
     return a5
 
 
