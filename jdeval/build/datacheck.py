@@ -18,13 +18,11 @@ import tempfile
 from pathlib import Path
 
 from jdeval.build import share
+from jdeval.build.cache import ENV_CODE_VERSION
 from jdeval.build.paths import display_path
 from jdeval.errors import BuildError, ConfigError, JdevalError, Problem
 
 __all__ = ["check_data"]
-
-#: Same value as :data:`jdeval.build.cache.ENV_CODE_VERSION`.
-_ENV_CODE_VERSION = "JDEVAL_CODE_VERSION"
 
 
 def check_data(year: int, data: Path, shared_dir: Path, code: str) -> None:
@@ -94,7 +92,7 @@ def _check(year: int, data: str, shared_dir: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``python -m jdeval.build.datacheck YEAR DATA SHARED_DIR CODE ERROR_FILE``."""
     year, data, shared_dir, code, err = argv if argv is not None else sys.argv[1:]
-    os.environ[_ENV_CODE_VERSION] = code
+    os.environ[ENV_CODE_VERSION] = code
     try:
         _check(int(year), data, shared_dir)
     except JdevalError as e:  # the user's data or year: told by the build

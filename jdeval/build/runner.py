@@ -1209,10 +1209,8 @@ def _run_suite(
                 f"{time.strftime('%H:%M:%S')} ♻ 复用 reused  {nb.name}  {nb.title_zh}  "
                 f"[{len(results)}/{total}]"
             )
-        slots = [first, *(_Slot(i, tasks_dir, root, env) for i in range(1, jobs))]
-        for extra in slots[max(1, len(pending)) :]:  # more slots than notebooks to run
-            extra.close()
-        slots = slots[: max(1, len(pending))]
+        n_slots = max(1, min(jobs, len(pending)))  # no more than notebooks to run
+        slots = [first, *(_Slot(i, tasks_dir, root, env) for i in range(1, n_slots))]
         while pending or any(s.task for s in slots):
             for slot in slots:
                 if slot.task or not pending:

@@ -288,7 +288,8 @@ class BatchFact(_Readable):
 
 @dataclass
 class PeriodFacts(_Readable):
-    """The policy period (``meta.period`` of the targets file, its one home).
+    """The policy period's batches (the period itself: ``meta.period`` of the
+    targets file, its one home; ``end_year`` is read from it).
 
     ``batches`` are the batch years from the period's start up to the evaluation
     year that have applications; ``n_approved`` and ``amount_approved`` are their
@@ -298,8 +299,6 @@ class PeriodFacts(_Readable):
     are not confidential (else a total less the shown batches would reveal them).
     """
 
-    start: str = ""
-    end: str = ""
     end_year: int | None = None
     year: int = 0
     batches: list[BatchFact] = field(default_factory=list)
@@ -667,8 +666,6 @@ def _period(ds, year, targets, statuses, ever, *, rule: Rule, audience) -> Perio
     held = pd.concat(withheld) if withheld else None
     every = pd.concat(units) if units else None
     return PeriodFacts(
-        start=p.start,
-        end=p.end,
         end_year=p.end_year,
         year=int(year),
         batches=batches,
